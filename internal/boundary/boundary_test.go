@@ -21,7 +21,7 @@ type rule struct {
 var rules = []rule{
 	{module + "/cmd/mixd", []string{module + "/internal/keyd", module + "/internal/keys/memkey"},
 		"mixd must never hold long-term private keys: it reaches them only through keyd"},
-	{module + "/cmd/mixd", []string{module + "/internal/spoold", module + "/internal/pluginhost", module + "/ipc/spoolproto/store", "github.com/jackc/pgx"},
+	{module + "/cmd/mixd", []string{module + "/internal/spoold", module + "/internal/pluginhost", "github.com/jackc/pgx"},
 		"mixd must not open the user database or spool: spoold owns them (bbolt itself is allowed: the disk-backed scheduler queue uses it)"},
 	{module + "/cmd/keyd", []string{module + "/internal/link", module + "/internal/sphinx", module + "/internal/mixd", "net/http", "crypto/tls"},
 		"keyd has no network and parses no packets"},
