@@ -1,127 +1,44 @@
 package sphinx
 
-import (
-	"fmt"
+import "github.com/splitmix/splitmix/internal/sphinx/geo"
 
-	"github.com/fxamacker/cbor/v2"
-	"golang.org/x/crypto/blake2b"
-)
-
-// Limits and defaults of the geometry (docs/spec/sphinx.md §3).
+// The geometry lives in package geo so that the PKI document (and keyd,
+// which parses descriptors) can carry it without linking the packet code;
+// these names keep it part of this package's API (docs/spec/sphinx.md §3).
 const (
-	// Version is the packet format version this package implements.
-	Version = 1
-	// MaxHops is the largest NrHops: entry Provider, three mix layers,
-	// destination Provider.
-	MaxHops = 5
-	// MaxUserForwardPayloadLength bounds the user payload (1 MiB).
-	MaxUserForwardPayloadLength = 1 << 20
+	Version                         = geo.Version
+	MaxHops                         = geo.MaxHops
+	MaxUserForwardPayloadLength     = geo.MaxUserForwardPayloadLength
+	DefaultNrHops                   = geo.DefaultNrHops
+	DefaultUserForwardPayloadLength = geo.DefaultUserForwardPayloadLength
 
-	DefaultNrHops                   = 5
-	DefaultUserForwardPayloadLength = 2000
-
-	versionLength      = 2 // version ‖ reserved
-	groupElementLength = 32
-	authenticatorSize  = 32 // §8.1
-	surbSeedSize       = 32 // §9.1
-	flagsLength        = 2  // §8.2: flags ‖ reserved
+	versionLength      = geo.VersionLength
+	groupElementLength = geo.GroupElementLength
+	authenticatorSize  = geo.AuthenticatorSize
+	surbSeedSize       = geo.SURBSeedSize
+	flagsLength        = geo.FlagsLength
 )
 
-// Geometry is the set of packet sizes the PKI document publishes (§3). The
-// derived fields are carried so that any software can size its buffers;
-// Validate checks them against the formulas. Build one with NewGeometry.
-type Geometry struct {
-	Version                  int `cbor:"Version"`
-	NrHops                   int `cbor:"NrHops"`
-	UserForwardPayloadLength int `cbor:"UserForwardPayloadLength"`
-
-	PerHopRoutingInfoLength int `cbor:"PerHopRoutingInfoLength"`
-	HeaderLength            int `cbor:"HeaderLength"`
-	SURBLength              int `cbor:"SURBLength"`
-	ForwardPayloadLength    int `cbor:"ForwardPayloadLength"`
-	PayloadLength           int `cbor:"PayloadLength"`
-	PacketLength            int `cbor:"PacketLength"`
-}
+// Geometry is the set of packet sizes the PKI document publishes (§3).
+type Geometry = geo.Geometry
 
 // NewGeometry computes the derived sizes for nrHops and a user payload of
 // userForwardPayload bytes, and validates the result.
 func NewGeometry(nrHops, userForwardPayload int) (Geometry, error) {
-	g := derive(nrHops, userForwardPayload)
-	return g, g.Validate()
+	return geo.New(nrHops, userForwardPayload)
 }
 
 // DefaultGeometry is 5 hops with a 2000-byte user payload (a 2930-byte
 // packet).
-func DefaultGeometry() Geometry {
-	return derive(DefaultNrHops, DefaultUserForwardPayloadLength)
-}
+func DefaultGeometry() Geometry { return geo.Default() }
 
-func derive(nrHops, user int) Geometry {
-	g := Geometry{Version: Version, NrHops: nrHops, UserForwardPayloadLength: user}
-	g.PerHopRoutingInfoLength = PerHopRoutingInfoLength
-	g.HeaderLength = versionLength + groupElementLength + nrHops*PerHopRoutingInfoLength + macSize
-	g.SURBLength = g.HeaderLength + 32 + surbSeedSize
-	g.ForwardPayloadLength = flagsLength + g.SURBLength + user
-	g.PayloadLength = authenticatorSize + g.ForwardPayloadLength
-	g.PacketLength = g.HeaderLength + g.PayloadLength
-	return g
-}
+func derive(nrHops, user int) Geometry { return geo.Derive(nrHops, user) }
 
-// Validate checks the independent fields' ranges and that every derived
-// field matches its formula (§3).
-func (g *Geometry) Validate() error {
-	if g.Version != Version {
-		return fmt.Errorf("sphinx geometry: Version %d, want %d", g.Version, Version)
-	}
-	if g.NrHops < 1 || g.NrHops > MaxHops {
-		return fmt.Errorf("sphinx geometry: NrHops %d, want 1..%d", g.NrHops, MaxHops)
-	}
-	if g.UserForwardPayloadLength < 1 || g.UserForwardPayloadLength > MaxUserForwardPayloadLength {
-		return fmt.Errorf("sphinx geometry: UserForwardPayloadLength %d, want 1..%d", g.UserForwardPayloadLength, MaxUserForwardPayloadLength)
-	}
-	want := derive(g.NrHops, g.UserForwardPayloadLength)
-	for _, f := range []struct {
-		name      string
-		got, want int
-	}{
-		{"PerHopRoutingInfoLength", g.PerHopRoutingInfoLength, want.PerHopRoutingInfoLength},
-		{"HeaderLength", g.HeaderLength, want.HeaderLength},
-		{"SURBLength", g.SURBLength, want.SURBLength},
-		{"ForwardPayloadLength", g.ForwardPayloadLength, want.ForwardPayloadLength},
-		{"PayloadLength", g.PayloadLength, want.PayloadLength},
-		{"PacketLength", g.PacketLength, want.PacketLength},
-	} {
-		if f.got != f.want {
-			return fmt.Errorf("sphinx geometry: %s %d does not match NrHops %d and UserForwardPayloadLength %d (want %d)",
-				f.name, f.got, g.NrHops, g.UserForwardPayloadLength, f.want)
-		}
-	}
-	return nil
-}
-
-var canonicalCBOR = func() cbor.EncMode {
-	m, err := cbor.CoreDetEncOptions().EncMode()
-	if err != nil {
-		panic(err) // static options
-	}
-	return m
-}()
-
-// MarshalCanonical returns the core deterministic CBOR encoding of §3.
-func (g *Geometry) MarshalCanonical() ([]byte, error) { return canonicalCBOR.Marshal(g) }
-
-// Hash is BLAKE2b-256 of the canonical encoding (§3): nodes and clients
-// compare it to agree on the geometry.
-func (g *Geometry) Hash() [32]byte {
-	b, err := g.MarshalCanonical()
-	if err != nil {
-		// Unreachable: a struct of ints always encodes.
-		panic("sphinx geometry: " + err.Error())
-	}
-	return blake2b.Sum256(b)
-}
-
-// String summarises the geometry for logs.
-func (g Geometry) String() string {
-	return fmt.Sprintf("sphinx v%d: %d hops, user payload %d, packet %d bytes", g.Version, g.NrHops, g.UserForwardPayloadLength, g.PacketLength)
-}
+// The command encoding (commands.go) and the geometry must agree on r and
+// on the MAC size.
+var (
+	_ [geo.PerHopRoutingInfoLength - PerHopRoutingInfoLength]struct{}
+	_ [PerHopRoutingInfoLength - geo.PerHopRoutingInfoLength]struct{}
+	_ [geo.MACSize - macSize]struct{}
+	_ [macSize - geo.MACSize]struct{}
+)
