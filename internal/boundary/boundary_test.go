@@ -32,6 +32,11 @@ var rules = []rule{
 		"keyd has no network, opens no database and parses no packets",
 		// The geometry is a plain record the PKI objects keyd parses carry.
 		[]string{module + "/internal/sphinx/geo"}},
+	{module + "/cmd/spoold", []string{module + "/internal/link", module + "/internal/sphinx", module + "/internal/mixd",
+		module + "/internal/keyd", module + "/internal/keys/memkey", "net/http", "crypto/tls"},
+		"spoold has no network and holds no keys", nil},
+	{module + "/ipc/spoolproto", []string{"go.etcd.io/bbolt", module + "/internal/spoold", "github.com/jackc/pgx"},
+		"the protocol package mixd links carries no database code", nil},
 	{module + "/ipc", []string{module + "/internal/keyd", module + "/internal/mixd", module + "/internal/spoold", module + "/internal/pluginhost"},
 		"the IPC transport knows no daemon", nil},
 	{module + "/internal/keys", []string{module + "/internal/keys/memkey"},
