@@ -24,7 +24,7 @@
 // removals go through bbolt's DB.Batch, which commits concurrent callers'
 // changes in one transaction and one sync (group commit), so throughput
 // does not collapse to one sync per message; Options.NoBatch turns that off
-// (for the benchmark in ../docs/bench/spoold.md). A function in a batch may run
+// (for the benchmark in docs/bench/spoold.md). A function in a batch may run
 // more than once, so every one is idempotent, and refusals (spool full) are
 // results rather than errors, so that one refusal does not roll back its
 // batch.

@@ -20,7 +20,7 @@ const (
 	DefaultMaxMessageSize = spoolproto.MaxMessageSize
 	// DefaultMaxBatchDelay is how long a batch waits for company before
 	// it commits. bbolt's own default (10 ms) is tuned for throughput;
-	// a lone store should not wait that long. See ../docs/bench/spoold.md.
+	// a lone store should not wait that long. See docs/bench/spoold.md.
 	DefaultMaxBatchDelay = 2 * time.Millisecond
 )
 
