@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every native Go fuzz target in the repository for a while each.
+#
+#   scripts/fuzz.sh                 every target, 15s each (what CI runs)
+#   FUZZTIME=10m scripts/fuzz.sh    longer, e.g. overnight
+#   scripts/fuzz.sh ./internal/sphinx ./ipc   only these packages
+#
+# A failing input is written by `go test` under the package's
+# testdata/fuzz/<Target>/ directory; commit it with the fix so it becomes a
+# regression seed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+FUZZTIME=${FUZZTIME:-15s}
+
+if [ $# -eq 0 ]; then
+	mapfile -t pkgs < <(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u)
+else
+	pkgs=("$@")
+fi
+
+failed=()
+ran=0
+for pkg in "${pkgs[@]}"; do
+	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+		echo "== $pkg $target ($FUZZTIME)"
+		if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 10s "$pkg"; then
+			ran=$((ran + 1))
+		else
+			failed+=("$pkg $target")
+		fi
+	done
+done
+
+echo "fuzz: $ran passed, ${#failed[@]} failed"
+if [ ${#failed[@]} -gt 0 ]; then
+	printf 'failed: %s\n' "${failed[@]}"
+	exit 1
+fi
