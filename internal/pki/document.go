@@ -19,7 +19,7 @@ const (
 	MaxDocumentSize       = 4 << 20 // encoded bytes
 	MaxSignedDocumentSize = MaxDocumentSize + 128
 	MaxLayers             = geo.MaxHops - 2 // entry Provider, mixes, exit Provider
-	MaxDocumentNodes      = 1024               // mixes and Providers together
+	MaxDocumentNodes      = 1024            // mixes and Providers together
 )
 
 // ProviderLayer is what Document.LayerOf returns for a Provider.

@@ -16,13 +16,13 @@ const MaxEpochPeriod = 7 * 24 * time.Hour
 // wireDocument is the CBOR form of a Document (docs/spec/dirauth.md §5.1).
 // Node entries travel as the byte strings the nodes posted.
 type wireDocument struct {
-	Version     uint32          `cbor:"Version"`
-	Epoch       uint64          `cbor:"Epoch"`
-	EpochPeriod uint64          `cbor:"EpochPeriod"` // milliseconds
+	Version     uint32       `cbor:"Version"`
+	Epoch       uint64       `cbor:"Epoch"`
+	EpochPeriod uint64       `cbor:"EpochPeriod"` // milliseconds
 	Geometry    geo.Geometry `cbor:"Geometry"`
-	Parameters  Parameters      `cbor:"Parameters"`
-	Layers      [][][]byte      `cbor:"Layers"`
-	Providers   [][]byte        `cbor:"Providers"`
+	Parameters  Parameters   `cbor:"Parameters"`
+	Layers      [][][]byte   `cbor:"Layers"`
+	Providers   [][]byte     `cbor:"Providers"`
 }
 
 // docDecMode is strict like the descriptor's decoder, with room for the
