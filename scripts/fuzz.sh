@@ -24,7 +24,7 @@ ran=0
 for pkg in "${pkgs[@]}"; do
 	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
 		echo "== $pkg $target ($FUZZTIME)"
-		if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 10s "$pkg"; then
+		if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "${FUZZMINIMIZETIME:-2s}" "$pkg"; then
 			ran=$((ran + 1))
 		else
 			failed+=("$pkg $target")
