@@ -1,0 +1,318 @@
+// Package incoming accepts mixd's links from the previous layer.
+//
+// Each accepted TCP connection runs the link handshake as responder
+// (internal/link, Debug.HandshakeTimeout). Config.Authorize, which mixd backs
+// with route.Table.Authorize, admits only an initiator whose NodeID (its
+// authentication blob) is in the previous layer of a current PKI document
+// with the link key it proved it holds; anyone else is refused before any
+// command is read. On an admitted link the peer may send SendPacket, NoOp and
+// Disconnect; any other command closes the link. Each packet is copied into a
+// pool buffer, stamped with its arrival time and handed to Config.Deliver
+// (the crypto workers' Submit).
+//
+// Every Debug.ReauthInterval each link's peer is authorised again against
+// the current documents, and links whose peer is no longer allowed are
+// closed: a node removed from the PKI loses its links within one interval.
+//
+// Connections and concurrent handshakes are bounded (MaxConns,
+// MaxHandshakes): a flood of connections costs at most that many goroutines.
+//
+// SECURITY: the handshake's static-key operations go through Config.Static
+// (keyd); refused peers are logged at INFO with their address only.
+package incoming
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/splitmix/splitmix/internal/keys"
+	"github.com/splitmix/splitmix/internal/link"
+	"github.com/splitmix/splitmix/internal/logging"
+	"github.com/splitmix/splitmix/internal/mixd/drops"
+	"github.com/splitmix/splitmix/internal/mixd/packet"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultMaxConns      = 1024
+	DefaultMaxHandshakes = 64
+)
+
+// Config configures a Server.
+type Config struct {
+	// Static is this node's link key (keyd-backed in mixd).
+	Static keys.LinkPrivateKey
+	// Limits are the link limits of the network's geometry.
+	Limits link.Limits
+	// HandshakeTimeout and ReauthInterval are the Debug keys.
+	HandshakeTimeout time.Duration
+	ReauthInterval   time.Duration
+	// Authorize decides whether an initiator may send to this node.
+	Authorize func(peer *keys.LinkPublicKey, authBlob []byte) error
+	// Deliver takes a received packet (a pool buffer) and its arrival
+	// time; it must not block and owns the buffer afterwards.
+	Deliver func(buf []byte, received time.Time)
+	Pool    *packet.Pool
+	Drops   *drops.Counters
+	Log     *logging.Logger
+	// MaxConns and MaxHandshakes bound connections and handshakes in
+	// progress.
+	MaxConns, MaxHandshakes int
+}
+
+// Server accepts links on any number of listeners.
+type Server struct {
+	cfg        Config
+	handshakes chan struct{}
+
+	mu         sync.Mutex
+	listeners  map[net.Listener]struct{}
+	conns      map[net.Conn]struct{}
+	sessions   map[*link.Session]struct{}
+	closed     bool
+	wg         sync.WaitGroup
+	stopReauth chan struct{}
+}
+
+// New checks cfg and starts the re-authorisation timer.
+func New(cfg Config) (*Server, error) {
+	if cfg.Static == nil || cfg.Authorize == nil || cfg.Deliver == nil || cfg.Pool == nil || cfg.Drops == nil ||
+		cfg.HandshakeTimeout <= 0 || cfg.ReauthInterval <= 0 {
+		return nil, errors.New("incoming: incomplete configuration")
+	}
+	if cfg.Pool.PacketLength() != cfg.Limits.PacketLength {
+		return nil, errors.New("incoming: buffer pool and link limits disagree on the packet length")
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.MaxHandshakes <= 0 {
+		cfg.MaxHandshakes = DefaultMaxHandshakes
+	}
+	s := &Server{
+		cfg:        cfg,
+		handshakes: make(chan struct{}, cfg.MaxHandshakes),
+		listeners:  map[net.Listener]struct{}{},
+		conns:      map[net.Conn]struct{}{},
+		sessions:   map[*link.Session]struct{}{},
+		stopReauth: make(chan struct{}),
+	}
+	s.wg.Add(1)
+	go s.reauthLoop()
+	return s, nil
+}
+
+// ErrClosed is returned by Serve after Close.
+var ErrClosed = errors.New("incoming: server closed")
+
+// Serve accepts connections on ln until ln fails or the server is closed;
+// it then closes ln. After Close it returns ErrClosed.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+	var tempDelay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if s.isClosed() || errors.Is(err, net.ErrClosed) {
+				return ErrClosed // Close or CloseListeners
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
+				time.Sleep(tempDelay) // back off a failing accept (EMFILE), as net/http does
+				continue
+			}
+			return err
+		}
+		tempDelay = 0
+		if !s.track(conn) {
+			conn.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go s.handle(conn)
+	}
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// track registers conn, refusing it past MaxConns or after Close.
+func (s *Server) track(conn net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || len(s.conns) >= s.cfg.MaxConns {
+		return false
+	}
+	s.conns[conn] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(conn net.Conn, sess *link.Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, conn)
+	if sess != nil {
+		delete(s.sessions, sess)
+	}
+}
+
+// handle runs one connection: handshake, then the read loop.
+func (s *Server) handle(conn net.Conn) {
+	defer s.wg.Done()
+	var sess *link.Session
+	defer func() { s.untrack(conn, sess) }()
+	select {
+	case s.handshakes <- struct{}{}:
+	default:
+		s.cfg.Log.Info("too many handshakes in progress; connection refused", "remote", conn.RemoteAddr().String())
+		conn.Close()
+		return
+	}
+	sess, err := link.Accept(context.Background(), conn, &link.Config{
+		Static: s.cfg.Static,
+		Authorize: func(_ context.Context, peer *keys.LinkPublicKey, blob []byte) error {
+			return s.cfg.Authorize(peer, blob)
+		},
+		Limits:           s.cfg.Limits,
+		HandshakeTimeout: s.cfg.HandshakeTimeout,
+	})
+	<-s.handshakes
+	if err != nil {
+		s.cfg.Log.Info("incoming link refused", "remote", conn.RemoteAddr().String(), "error", err)
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		sess.Close()
+		return
+	}
+	s.sessions[sess] = struct{}{}
+	s.mu.Unlock()
+	s.cfg.Log.Info("incoming link up", "remote", conn.RemoteAddr().String())
+	err = s.read(sess)
+	sess.Close()
+	s.cfg.Log.Info("incoming link closed", "remote", conn.RemoteAddr().String(), "error", err)
+}
+
+// read delivers the peer's packets until the link ends.
+func (s *Server) read(sess *link.Session) error {
+	for {
+		cmd, err := sess.Recv()
+		if err != nil {
+			return err
+		}
+		switch c := cmd.(type) {
+		case *link.SendPacket:
+			now := time.Now()
+			s.cfg.Drops.Received()
+			buf := s.cfg.Pool.Get()
+			copy(buf, c.Packet) // Recv's buffer is reused by the next call
+			s.cfg.Deliver(buf, now)
+		case *link.NoOp:
+		case *link.Disconnect:
+			return nil
+		default:
+			return fmt.Errorf("peer sent %v, which a peer link does not carry", cmd.ID())
+		}
+	}
+}
+
+// reauthLoop re-checks every link's peer each ReauthInterval.
+func (s *Server) reauthLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.ReauthInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopReauth:
+			return
+		case <-t.C:
+			s.Reauthorize()
+		}
+	}
+}
+
+// Reauthorize checks every established link against Config.Authorize now
+// and closes those refused. It returns how many it closed.
+func (s *Server) Reauthorize() int {
+	s.mu.Lock()
+	var refused []*link.Session
+	for sess := range s.sessions {
+		if err := s.cfg.Authorize(sess.PeerStatic(), sess.PeerAuthBlob()); err != nil {
+			refused = append(refused, sess)
+		}
+	}
+	s.mu.Unlock()
+	for _, sess := range refused {
+		s.cfg.Log.Info("peer no longer allowed; link closed", "remote", sess.RemoteAddr().String())
+		sess.Close()
+	}
+	return len(refused)
+}
+
+// Sessions returns the number of established links.
+func (s *Server) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+// CloseListeners stops accepting new connections but keeps established
+// links: the first step of a graceful shutdown.
+func (s *Server) CloseListeners() {
+	s.mu.Lock()
+	lns := make([]net.Listener, 0, len(s.listeners))
+	for ln := range s.listeners {
+		lns = append(lns, ln)
+	}
+	s.mu.Unlock()
+	for _, ln := range lns {
+		ln.Close()
+	}
+}
+
+// Close stops accepting, closes every connection and waits for the
+// connection goroutines. Idempotent.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return
+	}
+	s.closed = true
+	close(s.stopReauth)
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	for sess := range s.sessions {
+		sess.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
