@@ -21,18 +21,28 @@ fi
 
 failed=()
 ran=0
+raced=0
 for pkg in "${pkgs[@]}"; do
 	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
 		echo "== $pkg $target ($FUZZTIME)"
-		if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "${FUZZMINIMIZETIME:-2s}" "$pkg"; then
+		out=$(mktemp)
+		if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "${FUZZMINIMIZETIME:-2s}" "$pkg" 2>&1 | tee "$out"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
 			ran=$((ran + 1))
+		elif ! grep -q 'Failing input written to' "$out" && grep -q '^    context deadline exceeded$' "$out"; then
+			# Go 1.26's fuzz coordinator can report its own -fuzztime deadline
+			# as a failure (golang/go#75804, fixed in Go 1.27). A real failure
+			# always writes its input; this one wrote none.
+			echo "(coordinator deadline race, golang/go#75804: no failing input; counted as passed)"
+			ran=$((ran + 1))
+			raced=$((raced + 1))
 		else
 			failed+=("$pkg $target")
 		fi
+		rm -f "$out"
 	done
 done
 
-echo "fuzz: $ran passed, ${#failed[@]} failed"
+echo "fuzz: $ran passed, ${#failed[@]} failed ($raced ended by the coordinator deadline race)"
 if [ ${#failed[@]} -gt 0 ]; then
 	printf 'failed: %s\n' "${failed[@]}"
 	exit 1
