@@ -116,26 +116,27 @@ func BenchmarkHandshakePrimitives(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, rx, rkem, err := parseLinkPublicKey(rk.Public().Bytes())
+	_, rkem, err := parseLinkPublicKey(rk.Public().Bytes())
 	if err != nil {
 		b.Fatal(err)
 	}
+	rx := rk.Public().X25519
 	check := func(err error) {
 		if err != nil {
 			b.Fatal(err)
 		}
 	}
+	var shared [32]byte
 	benchInUnits(b, func() {
 		// Initiator, message 1 (the responder key is parsed once, §4.8).
-		e, err := ecdh.X25519().GenerateKey(rand.Reader)
+		e, err := newEphemeralKey(&rx) // and es
 		check(err)
+		check(e.earlyErr[0])
 		kem, err := mlkem.GenerateKey768()
-		check(err)
-		_, err = e.ECDH(rx)
 		check(err)
 		_, ctR := rkem.Encapsulate()
 		// Responder, message 1.
-		ie, err := ecdh.X25519().NewPublicKey(e.PublicKey().Bytes())
+		ie, err := ecdh.X25519().NewPublicKey(e.public[:])
 		check(err)
 		_, err = rk.X25519().ECDH(ie)
 		check(err)
@@ -143,23 +144,22 @@ func BenchmarkHandshakePrimitives(b *testing.B) {
 		check(err)
 		ek, err := mlkem.NewEncapsulationKey768(kem.EncapsulationKey().Bytes())
 		check(err)
-		_, sx, sk, err := parseLinkPublicKey(ik.Public().Bytes())
+		is, sk, err := parseLinkPublicKey(ik.Public().Bytes())
 		check(err)
 		// Responder, message 2.
-		re, err := ecdh.X25519().GenerateKey(rand.Reader)
+		re, err := newEphemeralKey(&e.public, &is.X25519) // and ee, se
 		check(err)
-		_, err = re.ECDH(ie)
-		check(err)
+		check(re.earlyErr[0])
 		_, ctE := ek.Encapsulate()
-		_, err = re.ECDH(sx)
-		check(err)
+		check(re.earlyErr[1])
 		_, ctI := sk.Encapsulate()
 		// Initiator, message 2.
-		_, err = e.ECDH(re.PublicKey())
-		check(err)
+		check(e.exchange(&shared, &re.public))
 		_, err = kem.Decapsulate(ctE)
 		check(err)
-		_, err = ik.X25519().ECDH(re.PublicKey())
+		rePub, err := ecdh.X25519().NewPublicKey(re.public[:])
+		check(err)
+		_, err = ik.X25519().ECDH(rePub)
 		check(err)
 		_, err = ik.MLKEM().Decapsulate(ctI)
 		check(err)
@@ -211,6 +211,20 @@ func BenchmarkPrimitive(b *testing.B) {
 	_, ct := ek.Encapsulate()
 	b.Run("X25519KeyGen", func(b *testing.B) {
 		benchInUnits(b, func() { ecdh.X25519().GenerateKey(rand.Reader) })
+	})
+	peer, err := newEphemeralKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("X25519KeyGenFixedBase", func(b *testing.B) {
+		benchInUnits(b, func() { newEphemeralKey() })
+	})
+	b.Run("X25519KeyGenFixedBasePlus2", func(b *testing.B) {
+		benchInUnits(b, func() { newEphemeralKey(&peer.public, &peer.public) })
+	})
+	b.Run("X25519Ladder", func(b *testing.B) {
+		var shared [32]byte
+		benchInUnits(b, func() { peer.exchange(&shared, &peer.public) })
 	})
 	b.Run("MLKEM768KeyGen", func(b *testing.B) {
 		benchInUnits(b, func() { mlkem.GenerateKey768() })

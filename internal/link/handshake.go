@@ -100,37 +100,56 @@ func (h *handshakeConn) write(msg []byte) error {
 	return err
 }
 
-// parseLinkPublicKey parses a peer's 1216-byte static key and returns both
-// halves ready for use, parsing each once (an ML-KEM parse costs half an
-// X25519 operation).
-func parseLinkPublicKey(b []byte) (*keys.LinkPublicKey, *ecdh.PublicKey, *mlkem.EncapsulationKey768, error) {
+// parseLinkPublicKey parses a peer's 1216-byte static key and its ML-KEM
+// half, once (an ML-KEM parse costs most of an X25519 operation). The
+// X25519 half needs no parsing: every 32-byte string is a valid input.
+func parseLinkPublicKey(b []byte) (*keys.LinkPublicKey, *mlkem.EncapsulationKey768, error) {
 	if len(b) != keys.LinkPublicKeySize {
-		return nil, nil, nil, fmt.Errorf("static key of %d bytes", len(b))
+		return nil, nil, fmt.Errorf("static key of %d bytes", len(b))
 	}
 	k := new(keys.LinkPublicKey)
 	copy(k.X25519[:], b[:keys.LinkX25519Size])
 	copy(k.MLKEM[:], b[keys.LinkX25519Size:])
-	x, err := ecdh.X25519().NewPublicKey(k.X25519[:])
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("static key: X25519 half: %w", err)
-	}
 	ek, err := mlkem.NewEncapsulationKey768(k.MLKEM[:])
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("static key: ML-KEM-768 half: %w", err)
+		return nil, nil, fmt.Errorf("static key: ML-KEM-768 half: %w", err)
 	}
-	return k, x, ek, nil
+	return k, ek, nil
 }
 
-// mixDH performs one X25519 token (es, ee, se) of §4.2 and mixes the result
-// into the chaining key. exchange is either an ephemeral or the static key.
-func mixDH(ss *symmetricState, exchange ecdh.KeyExchanger, peer *ecdh.PublicKey) error {
-	shared, err := exchange.ECDH(peer)
+// mixDH performs one X25519 token (es, se) of §4.2 with our static key and
+// mixes the result into the chaining key.
+func mixDH(ss *symmetricState, static ecdh.KeyExchanger, peer *ecdh.PublicKey) error {
+	shared, err := static.ECDH(peer)
 	if err != nil {
 		return err
 	}
 	ss.mixKey(shared)
 	clear(shared)
 	return nil
+}
+
+// mixEarlyDH mixes into the chaining key the i-th exchange that
+// newEphemeralKey computed together with e: an X25519 token (es, ee, se)
+// of §4.2 whose peer value was known when e was drawn.
+func mixEarlyDH(ss *symmetricState, e *ephemeralKey, i int) error {
+	if err := e.earlyErr[i]; err != nil {
+		return err
+	}
+	ss.mixKey(e.early[i][:])
+	clear(e.early[i][:])
+	return nil
+}
+
+// mixEphemeralDH performs one X25519 token (the initiator's ee, §4.4) with
+// our ephemeral key and mixes the result into the chaining key.
+func mixEphemeralDH(ss *symmetricState, e *ephemeralKey, peer *[x25519Length]byte) error {
+	err := e.exchange(&ss.dh, peer)
+	if err == nil {
+		ss.mixKey(ss.dh[:])
+	}
+	clear(ss.dh[:])
+	return err
 }
 
 // mixEncaps performs the sender's half of a KEM token (skemR, skemI,

@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/mlkem"
-	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -26,22 +26,24 @@ func Initiate(ctx context.Context, conn net.Conn, cfg *Config) (*Session, error)
 	if err != nil {
 		return nil, err
 	}
-	var ss symmetricState
-	defer ss.wipe()
+	scratch := initiatorScratch.Get().(*initiatorState)
+	defer scratch.release()
+	ss := &scratch.ss
 
 	own := cfg.Static.Public()
 	if own == nil {
 		return nil, h.fail("static key", ErrConfig)
 	}
 	peer := *cfg.PeerStatic
-	peerX, peerK, err := peerKeys.get(&peer)
+	peerK, err := peerKeys.get(&peer)
 	if err != nil {
 		return nil, h.fail("responder key", err)
 	}
-	e, err := ecdh.X25519().GenerateKey(rand.Reader)
+	e, err := newEphemeralKey(&peer.X25519) // and es with it
 	if err != nil {
 		return nil, h.fail("ephemeral key", err)
 	}
+	defer e.wipe()
 	kem, err := mlkem.GenerateKey768()
 	if err != nil {
 		return nil, h.fail("ephemeral KEM key", err)
@@ -49,16 +51,18 @@ func Initiate(ctx context.Context, conn net.Conn, cfg *Config) (*Session, error)
 
 	// Message 1 (§4.3): e, es, skemR, ekem, s.
 	ss.initialize(preamble[:], &peer)
-	msg := make([]byte, 0, msg1Length)
+	msg := scratch.buf[:0]
 	msg = append(msg, preamble[:]...)
-	msg = append(msg, e.PublicKey().Bytes()...)
+	msg = append(msg, e.public[:]...)
 	ss.mixHash(msg[preambleLength:])
-	if err := mixDH(&ss, e, peerX); err != nil {
+	if err := mixEarlyDH(ss, e, 0); err != nil {
 		return nil, h.fail("message 1: es", err)
 	}
-	msg = mixEncaps(&ss, msg, peerK)
+	msg = mixEncaps(ss, msg, peerK)
 	msg = ss.encryptAndHash(msg, kem.EncapsulationKey().Bytes())
-	msg = ss.encryptAndHash(msg, own.Bytes())
+	n := copy(ss.plain[:], own.X25519[:]) // not own.Bytes(): no allocation
+	copy(ss.plain[n:], own.MLKEM[:])
+	msg = ss.encryptAndHash(msg, ss.plain[:])
 	sent := time.Now()
 	if err := h.write(msg); err != nil {
 		return nil, h.fail("writing message 1", err)
@@ -72,24 +76,25 @@ func Initiate(ctx context.Context, conn net.Conn, cfg *Config) (*Session, error)
 	received := time.Now()
 	rest := msg
 	ss.mixHash(rest[:x25519Length])
-	re, err := ecdh.X25519().NewPublicKey(rest[:x25519Length])
-	if err != nil {
-		return nil, h.fail("message 2: e", err)
-	}
+	re := (*[x25519Length]byte)(rest[:x25519Length])
 	rest = rest[x25519Length:]
-	if err := mixDH(&ss, e, re); err != nil {
+	if err := mixEphemeralDH(ss, e, re); err != nil {
 		return nil, h.fail("message 2: ee", err)
 	}
 	// The first authenticated value: proves the responder holds its static
 	// key before we use ours (§4.4).
-	if err := mixDecaps(&ss, rest[:kemCTLength+tagLen], kem); err != nil {
+	if err := mixDecaps(ss, rest[:kemCTLength+tagLen], kem); err != nil {
 		return nil, h.fail("message 2: ekem", err)
 	}
 	rest = rest[kemCTLength+tagLen:]
-	if err := mixDH(&ss, cfg.Static.X25519(), re); err != nil {
+	reKey, err := ecdh.X25519().NewPublicKey(re[:])
+	if err != nil {
+		return nil, h.fail("message 2: e", err)
+	}
+	if err := mixDH(ss, cfg.Static.X25519(), reKey); err != nil {
 		return nil, h.fail("message 2: se", err)
 	}
-	if err := mixDecaps(&ss, rest[:kemCTLength+tagLen], cfg.Static.MLKEM()); err != nil {
+	if err := mixDecaps(ss, rest[:kemCTLength+tagLen], cfg.Static.MLKEM()); err != nil {
 		return nil, h.fail("message 2: skem", err)
 	}
 	rest = rest[kemCTLength+tagLen:]
@@ -145,4 +150,22 @@ func clockSkew(peerMillis uint64, sent, received time.Time) time.Duration {
 	}
 	mid := sent.Add(received.Sub(sent) / 2)
 	return time.UnixMilli(int64(peerMillis)).Sub(mid)
+}
+
+// initiatorState is the memory an initiator's handshake works in: the
+// symmetric state and the buffer for the largest message. It is reused
+// through initiatorScratch, so that a handshake does not leave some 5 KiB
+// to the garbage collector each time (docs/bench/link.md).
+type initiatorState struct {
+	ss  symmetricState
+	buf [msg1Length]byte
+}
+
+var initiatorScratch = sync.Pool{New: func() any { return new(initiatorState) }}
+
+// release erases the state's secrets and returns it to the pool.
+func (s *initiatorState) release() {
+	s.ss.wipe()
+	clear(s.buf[:])
+	initiatorScratch.Put(s)
 }

@@ -1,27 +1,25 @@
 package link
 
 import (
+	"crypto/mlkem"
 	"testing"
 
 	"github.com/splitmix/splitmix/internal/keys"
 )
 
 func TestPeerKeyCache(t *testing.T) {
-	c := &peerKeyCache{entries: make(map[[keys.LinkPublicKeySize]byte]parsedPeerKey)}
+	c := &peerKeyCache{entries: make(map[[keys.LinkPublicKeySize]byte]*mlkem.EncapsulationKey768)}
 	k := newCountingKey(t).Public()
-	x1, kem1, err := c.get(k)
+	kem1, err := c.get(k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x2, kem2, err := c.get(k)
+	kem2, err := c.get(k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if x1 != x2 || kem1 != kem2 {
+	if kem1 != kem2 {
 		t.Error("second lookup parsed the key again")
-	}
-	if got := x1.Bytes(); string(got) != string(k.X25519[:]) {
-		t.Error("cached X25519 half differs from the key")
 	}
 	if got := kem1.Bytes(); string(got) != string(k.MLKEM[:]) {
 		t.Error("cached ML-KEM half differs from the key")
@@ -32,7 +30,7 @@ func TestPeerKeyCache(t *testing.T) {
 	for i := range bad.MLKEM {
 		bad.MLKEM[i] = 0xFF // coefficients above the modulus
 	}
-	if _, _, err := c.get(&bad); err == nil {
+	if _, err := c.get(&bad); err == nil {
 		t.Fatal("invalid ML-KEM key accepted")
 	}
 	if len(c.entries) != 1 {
@@ -41,7 +39,7 @@ func TestPeerKeyCache(t *testing.T) {
 
 	// The cache stays bounded.
 	for range peerKeyCacheSize + 5 {
-		if _, _, err := c.get(newCountingKey(t).Public()); err != nil {
+		if _, err := c.get(newCountingKey(t).Public()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,11 +5,11 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/mlkem"
-	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/splitmix/splitmix/internal/keys"
@@ -29,9 +29,23 @@ func Accept(ctx context.Context, conn net.Conn, cfg *Config) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := responder{cfg: cfg, h: h}
-	defer r.ss.wipe()
+	r := responderScratch.Get().(*responder)
+	defer r.release()
+	r.cfg, r.h = cfg, h
 	return r.run()
+}
+
+// responderScratch keeps responders for reuse, so that a handshake does
+// not leave some 5 KiB to the garbage collector each time
+// (docs/bench/link.md).
+var responderScratch = sync.Pool{New: func() any { return new(responder) }}
+
+// release erases the responder's secrets and returns it to the pool.
+func (r *responder) release() {
+	r.ss.wipe()
+	clear(r.buf[:])
+	r.cfg, r.h, r.msg, r.peer = nil, nil, nil, nil
+	responderScratch.Put(r)
 }
 
 // responder is the responder's handshake state.
@@ -39,12 +53,13 @@ type responder struct {
 	cfg  *Config
 	h    *handshakeConn
 	ss   symmetricState
-	msg  []byte
+	msg  []byte // buf, or the caller's message in tests
+	buf  [msg1Length]byte
 	peer *keys.LinkPublicKey
 }
 
 func (r *responder) run() (*Session, error) {
-	r.msg = make([]byte, msg1Length)
+	r.msg = r.buf[:]
 	if _, err := io.ReadFull(r.h.conn, r.msg[:preambleLength]); err != nil {
 		return nil, r.h.fail("reading message 1", err)
 	}
@@ -93,9 +108,9 @@ func (r *responder) run() (*Session, error) {
 
 // ephemeralPeer is what message 1 tells the responder for message 2.
 type ephemeralPeer struct {
-	e      *ecdh.PublicKey            // initiator's X25519 ephemeral
+	e      [x25519Length]byte         // initiator's X25519 ephemeral (a copy: message 2 reuses the buffer)
 	kem    *mlkem.EncapsulationKey768 // initiator's ephemeral ML-KEM key
-	static *ecdh.PublicKey            // X25519 half of the initiator's static key
+	static *[x25519Length]byte        // X25519 half of the initiator's static key
 	skem   *mlkem.EncapsulationKey768 // ML-KEM half of the initiator's static key
 }
 
@@ -112,12 +127,13 @@ func (r *responder) readMessage1(msg []byte) (*ephemeralPeer, error) {
 	r.ss.initialize(preamble[:], own)
 	rest := msg[preambleLength:]
 	r.ss.mixHash(rest[:x25519Length])
-	ie, err := ecdh.X25519().NewPublicKey(rest[:x25519Length])
+	ie := (*[x25519Length]byte)(rest[:x25519Length])
+	ieKey, err := ecdh.X25519().NewPublicKey(ie[:])
 	if err != nil {
 		return nil, fmt.Errorf("e: %w", err)
 	}
 	rest = rest[x25519Length:]
-	if err := mixDH(&r.ss, r.cfg.Static.X25519(), ie); err != nil {
+	if err := mixDH(&r.ss, r.cfg.Static.X25519(), ieKey); err != nil {
 		return nil, fmt.Errorf("es: %w", err)
 	}
 	if err := mixDecaps(&r.ss, rest[:kemCTLength+tagLen], r.cfg.Static.MLKEM()); err != nil {
@@ -137,29 +153,30 @@ func (r *responder) readMessage1(msg []byte) (*ephemeralPeer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s: %w", err)
 	}
-	peer, sx, sk, err := parseLinkPublicKey(sBytes)
+	peer, sk, err := parseLinkPublicKey(sBytes)
 	if err != nil {
 		return nil, fmt.Errorf("s: %w", err)
 	}
 	r.peer = peer
-	return &ephemeralPeer{e: ie, kem: ek, static: sx, skem: sk}, nil
+	return &ephemeralPeer{e: *ie, kem: ek, static: &peer.X25519, skem: sk}, nil
 }
 
 // writeMessage2 builds and sends message 2 (§4.4): e, ee, ekemct, se,
 // skemI, payload(clock).
 func (r *responder) writeMessage2(p *ephemeralPeer) error {
-	e, err := ecdh.X25519().GenerateKey(rand.Reader)
+	e, err := newEphemeralKey(&p.e, p.static) // and ee, se with it
 	if err != nil {
 		return r.h.fail("ephemeral key", err)
 	}
+	defer e.wipe()
 	msg := r.msg[:0]
-	msg = append(msg, e.PublicKey().Bytes()...)
+	msg = append(msg, e.public[:]...)
 	r.ss.mixHash(msg)
-	if err := mixDH(&r.ss, e, p.e); err != nil {
+	if err := mixEarlyDH(&r.ss, e, 0); err != nil {
 		return r.h.fail("message 2: ee", err)
 	}
 	msg = mixEncaps(&r.ss, msg, p.kem)
-	if err := mixDH(&r.ss, e, p.static); err != nil {
+	if err := mixEarlyDH(&r.ss, e, 1); err != nil {
 		return r.h.fail("message 2: se", err)
 	}
 	msg = mixEncaps(&r.ss, msg, p.skem)

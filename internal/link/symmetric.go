@@ -40,16 +40,21 @@ type symmetricState struct {
 	temp   [hashLen]byte                // HKDF's temp_key, scratch
 	next   [hashLen]byte                // DecryptAndHash's next h and MixKey's output, scratch
 	plain  [keys.LinkPublicKeySize]byte // what open returns
+	dh     [x25519Length]byte           // an X25519 shared secret, scratch
 }
 
 // initialize is Initialize of §4.1 followed by the prologue (the preamble)
 // and the pre-message (the responder's static key, whole).
 func (s *symmetricState) initialize(preamble []byte, responderStatic *keys.LinkPublicKey) {
-	d, err := blake2b.New512(nil)
-	if err != nil { // only for an oversized key
-		panic("link: blake2b: " + err.Error())
+	if s.digest == nil {
+		d, err := blake2b.New512(nil)
+		if err != nil { // only for an oversized key
+			panic("link: blake2b: " + err.Error())
+		}
+		s.digest = d
 	}
-	s.digest = d
+	d := s.digest
+	d.Reset()
 	d.Write([]byte(protocolName))
 	d.Sum(s.h[:0])
 	s.ck = s.h
@@ -149,9 +154,17 @@ func (s *symmetricState) wipe() {
 	clear(s.temp[:])
 	clear(s.next[:])
 	clear(s.inner[:])
+	clear(s.dh[:])
 	s.aead = nil
-	s.digest = nil
 	s.hasKey = false
+	s.n = 0
+	if s.digest != nil {
+		// Reset does not erase the hash's block buffer, which holds the
+		// last bytes hashed (an HMAC key block): overwrite it. The digest
+		// stays for reuse by the next handshake.
+		s.digest.Reset()
+		s.digest.Write(s.pad[:]) // all zero; one block is buffered, not hashed
+	}
 }
 
 // hkdf is HKDF of §2 with two outputs (Noise §4.3): it replaces *ck with
