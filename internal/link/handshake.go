@@ -88,9 +88,11 @@ func (h *handshakeConn) finish() error {
 		return h.fail("finishing", h.parent.Err())
 	}
 	h.cancel()
-	if err := h.conn.SetDeadline(time.Time{}); err != nil {
-		return h.fail("clearing deadline", err)
-	}
+	// The handshake has succeeded. Clearing the deadline fails only when the
+	// connection is already closed (net.Pipe also fails once the peer has
+	// closed its end): the session's first Recv or Send then reports that,
+	// which is what a peer that hangs up right after the handshake means.
+	_ = h.conn.SetDeadline(time.Time{})
 	return nil
 }
 
