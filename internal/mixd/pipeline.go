@@ -1,13 +1,16 @@
 package mixd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/splitmix/splitmix/internal/link"
 	"github.com/splitmix/splitmix/internal/logging"
+	"github.com/splitmix/splitmix/internal/mixd/clientlink"
 	"github.com/splitmix/splitmix/internal/mixd/cryptoworker"
 	"github.com/splitmix/splitmix/internal/mixd/drops"
 	"github.com/splitmix/splitmix/internal/mixd/incoming"
@@ -17,6 +20,7 @@ import (
 	"github.com/splitmix/splitmix/internal/mixd/scheduler"
 	"github.com/splitmix/splitmix/internal/mixd/scheduler/diskqueue"
 	"github.com/splitmix/splitmix/internal/pki"
+	"github.com/splitmix/splitmix/internal/provider"
 	"github.com/splitmix/splitmix/internal/sphinx"
 )
 
@@ -39,6 +43,9 @@ type pipeline struct {
 	workers   *cryptoworker.Workers
 	in        *incoming.Server
 	serving   sync.WaitGroup
+	// provider is the Provider (nil on a mix): it delivers what ends here
+	// and sends SURB-ACKs and Kaetzchen replies through the scheduler.
+	provider *provider.Provider
 }
 
 // schedulerDrop maps the scheduler's drop reasons onto mixd's.
@@ -118,6 +125,14 @@ func (m *Mixd) startPipeline(g sphinx.Geometry) (p *pipeline, err error) {
 		return p, err
 	}
 
+	var deliver func(*sphinx.UnwrapResult, time.Time) bool
+	if m.cfg.Server.IsProvider {
+		if err = m.startProvider(p, sph); err != nil {
+			return p, err
+		}
+		deliver = p.provider.Deliver
+	}
+
 	p.workers, err = cryptoworker.Start(cryptoworker.Config{
 		Workers:     dbg.NumSphinxWorkers,
 		QueueLen:    dbg.NumSphinxWorkers * workerQueuePerWorker,
@@ -128,18 +143,28 @@ func (m *Mixd) startPipeline(g sphinx.Geometry) (p *pipeline, err error) {
 		Scheduler:   p.sched,
 		Pool:        p.pool,
 		Drops:       &m.drops,
+		Deliver:     deliver,
 	})
 	if err != nil {
 		return p, err
 	}
 
+	inLimits := limits
+	var serveClient func(*link.Session) error
+	if p.provider != nil {
+		inLimits = clientLimits(g)
+		clients := m.clientLinkConfig(p)
+		serveClient = func(sess *link.Session) error { return clientlink.Serve(clients, sess) }
+	}
 	p.in, err = incoming.New(incoming.Config{
 		Static:           m.linkKey,
-		Limits:           limits,
+		Limits:           inLimits,
 		HandshakeTimeout: dbg.HandshakeTimeoutDuration(),
 		ReauthInterval:   dbg.ReauthIntervalDuration(),
-		Authorize:        m.table.Authorize,
-		Deliver:          func(buf []byte, at time.Time) { p.workers.Submit(buf, at) },
+		Authorize:        authorizeLink(m.table, p.provider),
+		Recheck:          m.recheckLink,
+		ServeClient:      serveClient,
+		Deliver:          func(buf []byte, at time.Time) { p.workers.Submit(buf, at, route.FromNode) },
 		Pool:             p.pool,
 		Drops:            &m.drops,
 		Log:              m.log.Named("incoming"),
@@ -168,7 +193,16 @@ func (p *pipeline) close(log *logging.Logger) {
 		p.serving.Wait()
 	}
 	if p.workers != nil {
-		p.workers.Close() // queued packets go to the scheduler
+		p.workers.Close() // queued packets go to the scheduler or the Provider
+	}
+	if p.provider != nil {
+		// The Provider's workers finish what is queued; their SURB-ACKs
+		// and replies still reach the scheduler, which closes next.
+		ctx, cancel := context.WithTimeout(context.Background(), providerCloseTimeout)
+		if err := p.provider.Close(ctx); err != nil {
+			log.Warning("the Provider did not finish its deliveries in time", "error", err)
+		}
+		cancel()
 	}
 	if p.sched != nil {
 		_ = p.sched.Close()

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/splitmix/splitmix/internal/epochtime"
 	"github.com/splitmix/splitmix/internal/keys"
 	"github.com/splitmix/splitmix/internal/logging"
+	"github.com/splitmix/splitmix/internal/management"
 	"github.com/splitmix/splitmix/internal/mixd/drops"
 	"github.com/splitmix/splitmix/internal/mixd/pkiclient"
 	"github.com/splitmix/splitmix/internal/mixd/route"
@@ -56,6 +58,21 @@ type Mixd struct {
 	pki      *pkiclient.Client
 	docs     chan *pki.Document
 	pipeline *pipeline
+	// live is pipeline, for the management socket's goroutines.
+	live atomic.Pointer[pipeline]
+
+	// store is spoold's client (Provider only).
+	store spoolStore
+	// signed holds the signed documents by epoch, relayed to clients.
+	docsMu sync.Mutex
+	signed map[uint64][]byte
+	// rateEpoch is 1 + the epoch whose document rate the Provider follows.
+	rateEpoch uint64
+
+	mgmt         *management.Server
+	mgmtLn       net.Listener
+	shutdownReq  chan struct{}
+	shutdownOnce sync.Once
 
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
@@ -70,15 +87,12 @@ type Mixd struct {
 // packet pipeline starts in Run once a document is known. On failure New
 // closes what it built.
 func New(cfg *config.Config) (m *Mixd, err error) {
-	if cfg.Server.IsProvider {
-		return nil, fmt.Errorf("%s: Server.IsProvider: Provider mode is not implemented in mixd yet", cfg.File())
-	}
 	backend, err := logging.New(logging.Options{Disable: cfg.Logging.Disable, File: cfg.Logging.File, Level: cfg.Logging.Level})
 	if err != nil {
 		return nil, fmt.Errorf("logging: %w", err)
 	}
 	m = &Mixd{cfg: cfg, backend: backend, log: backend.Logger("mixd"), table: route.NewTable(),
-		docs: make(chan *pki.Document, 8)}
+		docs: make(chan *pki.Document, 8), signed: map[uint64][]byte{}, shutdownReq: make(chan struct{})}
 	// Past this point, failures must call m.Close.
 	defer func() {
 		if err != nil {
@@ -126,7 +140,16 @@ func New(cfg *config.Config) (m *Mixd, err error) {
 		return m, err
 	}
 
+	if cfg.Server.IsProvider {
+		if err = m.dialSpoold(); err != nil {
+			return m, err
+		}
+	}
+
 	if err = m.listen(); err != nil {
+		return m, err
+	}
+	if err = m.listenManagement(); err != nil {
 		return m, err
 	}
 
@@ -179,6 +202,9 @@ func (m *Mixd) listen() error {
 	if len(m.advert) == 0 {
 		return fmt.Errorf("%s: Server.Addresses: no TCP address to advertise", m.cfg.File())
 	}
+	if m.cfg.Server.IsProvider {
+		addAltAddresses(m.advert, m.cfg.Provider)
+	}
 	return nil
 }
 
@@ -202,6 +228,7 @@ func (m *Mixd) descriptor(ctx context.Context, epoch uint64) ([]byte, error) {
 		MixKeys:     mixKeys,
 		Addresses:   m.advert,
 		Provider:    m.cfg.Server.IsProvider,
+		Kaetzchen:   m.services(),
 	}
 	signed, err := pki.Sign(ctx, m.keyd, d)
 	if err != nil {
@@ -211,7 +238,8 @@ func (m *Mixd) descriptor(ctx context.Context, epoch uint64) ([]byte, error) {
 }
 
 // onDocument runs on the PKI client's goroutine; Run applies documents.
-func (m *Mixd) onDocument(doc *pki.Document) {
+func (m *Mixd) onDocument(doc *pki.Document, signed []byte) {
+	m.keepSigned(doc.Epoch, signed)
 	select {
 	case m.docs <- doc:
 	case <-m.bgCtx.Done(): // shutting down
@@ -230,6 +258,7 @@ func (m *Mixd) Run(ctx context.Context, hup <-chan struct{}) error {
 	m.bg.Add(2)
 	go func() { defer m.bg.Done(); m.pki.Run(m.bgCtx) }()
 	go func() { defer m.bg.Done(); m.rotateKeys(m.bgCtx) }()
+	m.serveManagement()
 
 	counters := time.NewTicker(counterInterval)
 	defer counters.Stop()
@@ -243,6 +272,10 @@ func (m *Mixd) Run(ctx context.Context, hup <-chan struct{}) error {
 		select {
 		case <-ctx.Done():
 			m.log.Notice("shutting down")
+			daemon.NotifyStopping()
+			return nil
+		case <-m.shutdownReq:
+			m.log.Notice("shutting down: SHUTDOWN on the management socket")
 			daemon.NotifyStopping()
 			return nil
 		case <-hup:
@@ -266,8 +299,10 @@ func (m *Mixd) Run(ctx context.Context, hup <-chan struct{}) error {
 			if k := m.keepViewsFrom(); k != keepFrom {
 				keepFrom = k
 				m.table.Prune(k)
+				m.pruneSigned(k)
 				m.reconcile()
 			}
+			m.followDocumentRate()
 		case <-reauth.C:
 			m.reconcile()
 		}
@@ -296,6 +331,7 @@ func (m *Mixd) applyDocument(ctx context.Context, doc *pki.Document) error {
 		if m.pipeline, err = m.startPipeline(view.Geometry); err != nil {
 			return err
 		}
+		m.live.Store(m.pipeline)
 		daemon.NotifyReady()
 		daemon.Watchdog(ctx)
 		m.log.Notice("ready: routing packets", "layer", view.Layer, "geometry", view.Geometry.String())
@@ -305,6 +341,8 @@ func (m *Mixd) applyDocument(ctx context.Context, doc *pki.Document) error {
 	}
 	m.table.Set(view, m.keepViewsFrom())
 	m.reconcile()
+	m.rateEpoch = 0 // a new document: follow its rate if it is the current one
+	m.followDocumentRate()
 	return nil
 }
 
@@ -356,6 +394,12 @@ func (m *Mixd) Counters() drops.Snapshot { return m.drops.Snapshot() }
 func (m *Mixd) Close() error {
 	m.closeOnce.Do(func() {
 		var errs []error
+		if m.mgmt != nil {
+			_ = m.mgmt.Close() // no more commands against what is torn down below
+		}
+		if m.mgmtLn != nil {
+			_ = m.mgmtLn.Close() // if it was never served
+		}
 		if m.pki != nil {
 			m.pki.StopPosting()
 		}
@@ -372,6 +416,11 @@ func (m *Mixd) Close() error {
 		m.bg.Wait()
 		if m.ring != nil {
 			if err := m.ring.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if m.store != nil {
+			if err := m.store.Close(); err != nil {
 				errs = append(errs, err)
 			}
 		}

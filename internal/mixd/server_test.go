@@ -32,10 +32,11 @@ func testConfig(t *testing.T, extra string) *config.Config {
 	return cfg
 }
 
-func TestNewRefusesProviderMode(t *testing.T) {
-	_, err := New(testConfig(t, "  IsProvider = true\n"))
-	if err == nil || !strings.Contains(err.Error(), "Provider mode") {
-		t.Fatalf("New as a Provider: %v", err)
+func TestNewAsProviderWithoutKeydFailsClearly(t *testing.T) {
+	cfg := testConfig(t, "  IsProvider = true\n")
+	_, err := New(cfg)
+	if err == nil || !strings.Contains(err.Error(), "connecting to keyd at "+cfg.Privsep.KeydSocket) {
+		t.Fatalf("New as a Provider without keyd: %v", err)
 	}
 }
 

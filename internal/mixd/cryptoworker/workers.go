@@ -6,9 +6,16 @@
 //	link reader -> Submit -> bounded queue -> worker: UnwrapDelay check,
 //	  sphinxkeys.Ring.Unwrap (key choice, replay), route.Table.Decide,
 //	  scheduler.Push(dispatch at receipt + delay)
+//	                       or, at a Provider, Config.Deliver (provider.Deliver)
 //
-// Every packet that does not reach the scheduler is counted in drops by
-// reason and its buffer goes back to the pool. Nothing here logs a packet.
+// Submit tags each packet with its origin (a node, or one of a Provider's
+// clients), which the routing decision depends on (route.Table.Decide).
+// A packet that ends at a Provider is delivered only after the replay check,
+// so a replayed message is never spooled twice.
+//
+// Every packet that does not reach the scheduler or the Provider is counted
+// in drops by reason and its buffer goes back to the pool. Nothing here logs
+// a packet.
 package cryptoworker
 
 import (
@@ -19,6 +26,7 @@ import (
 	"github.com/splitmix/splitmix/internal/keys"
 	"github.com/splitmix/splitmix/internal/mixd/drops"
 	"github.com/splitmix/splitmix/internal/mixd/packet"
+	"github.com/splitmix/splitmix/internal/mixd/route"
 	"github.com/splitmix/splitmix/internal/mixd/scheduler"
 	"github.com/splitmix/splitmix/internal/sphinx"
 )
@@ -30,7 +38,7 @@ type Unwrapper interface {
 
 // Router decides the next hop: *route.Table.
 type Router interface {
-	Decide(cmds *sphinx.Commands) (next keys.NodeID, delay time.Duration, reason drops.Reason, ok bool)
+	Decide(cmds *sphinx.Commands, from route.Origin) (verdict route.Verdict, next keys.NodeID, delay time.Duration, reason drops.Reason)
 }
 
 // Scheduler takes routed packets: *scheduler.Scheduler. Push counts its own
@@ -39,7 +47,7 @@ type Scheduler interface {
 	Push(it scheduler.Item) error
 }
 
-// Config configures the workers. Every field but Now is required.
+// Config configures the workers. Every field but Deliver and Now is required.
 type Config struct {
 	// Workers is Debug.NumSphinxWorkers.
 	Workers int
@@ -54,6 +62,10 @@ type Config struct {
 	Scheduler   Scheduler
 	Pool        *packet.Pool
 	Drops       *drops.Counters
+	// Deliver takes a packet that ends at this Provider (provider.Deliver);
+	// it must copy what it keeps and not block. nil on a mix, where the
+	// router never says route.Deliver.
+	Deliver func(res *sphinx.UnwrapResult, received time.Time) bool
 	// Now is the time source; nil means time.Now.
 	Now func() time.Time
 }
@@ -61,6 +73,7 @@ type Config struct {
 type job struct {
 	buf      []byte
 	received int64 // Unix nanoseconds
+	from     route.Origin
 }
 
 // Workers is the running worker pool.
@@ -94,10 +107,11 @@ func Start(cfg Config) (*Workers, error) {
 }
 
 // Submit queues a packet (a buffer from the pool whose first PacketLength
-// bytes hold it) received at received. It never blocks: when the queue is
-// full or the workers are closed the packet is dropped, counted and its
-// buffer returned to the pool. It reports whether the packet was queued.
-func (w *Workers) Submit(buf []byte, received time.Time) bool {
+// bytes hold it) received at received from origin from. It never blocks:
+// when the queue is full or the workers are closed the packet is dropped,
+// counted and its buffer returned to the pool. It reports whether the packet
+// was queued.
+func (w *Workers) Submit(buf []byte, received time.Time, from route.Origin) bool {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
@@ -105,7 +119,7 @@ func (w *Workers) Submit(buf []byte, received time.Time) bool {
 		return false
 	}
 	select {
-	case w.in <- job{buf: buf, received: received.UnixNano()}:
+	case w.in <- job{buf: buf, received: received.UnixNano(), from: from}:
 		return true
 	default:
 		w.drop(buf, drops.InboundQueueFull)
@@ -141,8 +155,19 @@ func (w *Workers) process(j job, res *sphinx.UnwrapResult) {
 		w.drop(j.buf, reason)
 		return
 	}
-	next, delay, reason, ok := w.cfg.Router.Decide(&res.Commands)
-	if !ok {
+	verdict, next, delay, reason := w.cfg.Router.Decide(&res.Commands, j.from)
+	switch {
+	case verdict == route.Deliver && w.cfg.Deliver != nil:
+		// Deliver copies what it keeps (or counts its refusal), so the
+		// buffer is free again at once.
+		w.cfg.Drops.Delivered()
+		w.cfg.Deliver(res, time.Unix(0, j.received))
+		w.cfg.Pool.Put(j.buf)
+		return
+	case verdict == route.Deliver:
+		w.drop(j.buf, drops.NotForMix)
+		return
+	case verdict != route.Forward:
 		w.drop(j.buf, reason)
 		return
 	}
@@ -152,6 +177,9 @@ func (w *Workers) process(j job, res *sphinx.UnwrapResult) {
 	item := scheduler.Item{DispatchAt: j.received + int64(delay), Payload: j.buf}
 	_ = w.cfg.Scheduler.Push(item) // refusals are counted through OnDrop
 }
+
+// Queued returns how many packets wait for a worker, and the bound.
+func (w *Workers) Queued() (n, capacity int) { return len(w.in), cap(w.in) }
 
 // Close stops accepting packets, lets the workers finish what is queued
 // (into the scheduler) and waits for them. Idempotent.

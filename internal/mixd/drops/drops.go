@@ -70,32 +70,40 @@ const (
 	SendTooLate
 	// ShuttingDown: the packet was still queued when mixd stopped.
 	ShuttingDown
+	// ClientTerminal: a client's packet ends at its own Provider, which is
+	// only ever hop 0 of a client's path (docs/spec/client.md §4.1).
+	ClientTerminal
+	// ProviderNotTerminal: a packet from the last mix layer does not end at
+	// this Provider: a Provider relays nothing back into the network.
+	ProviderNotTerminal
 
 	// NumReasons is the number of reasons.
 	NumReasons
 )
 
 var names = [NumReasons]string{
-	InboundQueueFull:   "inbound_queue_full",
-	UnwrapTooLate:      "unwrap_too_late",
-	BadSize:            "bad_size",
-	BadHeader:          "bad_header",
-	NoKey:              "no_key",
-	UnwrapFailed:       "unwrap_failed",
-	BadCommands:        "bad_commands",
-	Replay:             "replay",
-	ReplayFilterFull:   "replay_filter_full",
-	NotForMix:          "not_for_mix",
-	NoDocument:         "no_document",
-	UnknownNextHop:     "unknown_next_hop",
-	DelayTooLong:       "delay_too_long",
-	SchedulerQueueFull: "scheduler_queue_full",
-	SchedulerTooLate:   "scheduler_too_late",
-	Storage:            "storage",
-	LinkDown:           "link_down",
-	SendQueueFull:      "send_queue_full",
-	SendTooLate:        "send_too_late",
-	ShuttingDown:       "shutting_down",
+	InboundQueueFull:    "inbound_queue_full",
+	UnwrapTooLate:       "unwrap_too_late",
+	BadSize:             "bad_size",
+	BadHeader:           "bad_header",
+	NoKey:               "no_key",
+	UnwrapFailed:        "unwrap_failed",
+	BadCommands:         "bad_commands",
+	Replay:              "replay",
+	ReplayFilterFull:    "replay_filter_full",
+	NotForMix:           "not_for_mix",
+	NoDocument:          "no_document",
+	UnknownNextHop:      "unknown_next_hop",
+	DelayTooLong:        "delay_too_long",
+	SchedulerQueueFull:  "scheduler_queue_full",
+	SchedulerTooLate:    "scheduler_too_late",
+	Storage:             "storage",
+	LinkDown:            "link_down",
+	SendQueueFull:       "send_queue_full",
+	SendTooLate:         "send_too_late",
+	ShuttingDown:        "shutting_down",
+	ClientTerminal:      "client_terminal",
+	ProviderNotTerminal: "provider_not_terminal",
 }
 
 // String returns the reason's name as it appears in logs.
@@ -123,6 +131,7 @@ type Counters struct {
 	dropped   [NumReasons]atomic.Uint64
 	received  atomic.Uint64
 	forwarded atomic.Uint64
+	delivered atomic.Uint64
 }
 
 // Drop counts one packet dropped for r. Reasons out of range are ignored
@@ -139,11 +148,16 @@ func (c *Counters) Received() { c.received.Add(1) }
 // Forwarded counts one packet written to the next hop's link.
 func (c *Counters) Forwarded() { c.forwarded.Add(1) }
 
+// Delivered counts one packet that ended at this Provider and was handed to
+// the Provider's delivery (which counts its own drops).
+func (c *Counters) Delivered() { c.delivered.Add(1) }
+
 // Snapshot is a copy of the counters at one moment.
 type Snapshot struct {
 	Dropped   [NumReasons]uint64
 	Received  uint64
 	Forwarded uint64
+	Delivered uint64
 }
 
 // Snapshot reads every counter. The counters are read one by one, so a
@@ -155,6 +169,7 @@ func (c *Counters) Snapshot() Snapshot {
 	}
 	s.Received = c.received.Load()
 	s.Forwarded = c.forwarded.Load()
+	s.Delivered = c.delivered.Load()
 	return s
 }
 
@@ -168,8 +183,8 @@ func (s Snapshot) TotalDropped() uint64 {
 }
 
 // String renders the snapshot as space-separated name=count pairs:
-// received and forwarded always, then every reason with a non-zero count, in
-// enum order. For example
+// received and forwarded always, delivered when not zero (a Provider), then
+// every reason with a non-zero count, in enum order. For example
 //
 //	received=120 forwarded=117 replay=2 link_down=1
 //
@@ -180,6 +195,10 @@ func (s Snapshot) String() string {
 	b.WriteString(strconv.FormatUint(s.Received, 10))
 	b.WriteString(" forwarded=")
 	b.WriteString(strconv.FormatUint(s.Forwarded, 10))
+	if s.Delivered != 0 {
+		b.WriteString(" delivered=")
+		b.WriteString(strconv.FormatUint(s.Delivered, 10))
+	}
 	for i, v := range s.Dropped {
 		if v == 0 {
 			continue
@@ -210,6 +229,8 @@ func Parse(text string) (Snapshot, error) {
 			s.Received = n
 		case "forwarded":
 			s.Forwarded = n
+		case "delivered":
+			s.Delivered = n
 		default:
 			r, ok := ParseReason(name)
 			if !ok {

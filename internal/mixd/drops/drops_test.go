@@ -76,6 +76,15 @@ func TestStringRoundTrip(t *testing.T) {
 	if back != s {
 		t.Fatalf("Parse(String) = %+v, want %+v", back, s)
 	}
+	c.Delivered()
+	c.Drop(ClientTerminal)
+	s = c.Snapshot()
+	if want := "received=2 forwarded=1 delivered=1 replay=2 link_down=1 client_terminal=1"; s.String() != want {
+		t.Fatalf("String with deliveries = %q, want %q", s.String(), want)
+	}
+	if back, err := Parse(s.String()); err != nil || back != s {
+		t.Fatalf("Parse(String) with deliveries = %+v, %v; want %+v", back, err, s)
+	}
 	for _, bad := range []string{"replay", "replay=x", "nosuch=1", "received=-1"} {
 		if _, err := Parse(bad); err == nil {
 			t.Errorf("Parse(%q) succeeded", bad)

@@ -1,24 +1,33 @@
-// Package incoming accepts mixd's links from the previous layer.
+// Package incoming accepts mixd's links from the previous layer and, on a
+// Provider, from its clients.
 //
 // Each accepted TCP connection runs the link handshake as responder
-// (internal/link, Debug.HandshakeTimeout). Config.Authorize, which mixd backs
-// with route.Table.Authorize, admits only an initiator whose NodeID (its
-// authentication blob) is in the previous layer of a current PKI document
-// with the link key it proved it holds; anyone else is refused before any
-// command is read. On an admitted link the peer may send SendPacket, NoOp and
-// Disconnect; any other command closes the link. Each packet is copied into a
-// pool buffer, stamped with its arrival time and handed to Config.Deliver
-// (the crypto workers' Submit).
+// (internal/link, Debug.HandshakeTimeout). Config.Authorize decides, once
+// the initiator has proved its link key, whether it may connect and as
+// what: a Node (mixd backs this with route.Table.Authorize, which admits
+// only an initiator whose NodeID, its authentication blob, is in the
+// previous layer of a current PKI document with the link key it proved it
+// holds) or, on a Provider, a Client (provider.Authorize: the blob is a user
+// name, docs/spec/client.md §2.3). Anyone else is refused before any command
+// is read.
 //
-// Every Debug.ReauthInterval each link's peer is authorised again against
-// the current documents, and links whose peer is no longer allowed are
-// closed: a node removed from the PKI loses its links within one interval.
+// On a Node link the peer may send SendPacket, NoOp and Disconnect; any
+// other command closes the link. Each packet is copied into a pool buffer,
+// stamped with its arrival time and handed to Config.Deliver (the crypto
+// workers' Submit). A Client link is handed to Config.ServeClient, which runs
+// the client protocol until the session ends.
+//
+// Every Debug.ReauthInterval each link is checked again (Config.Recheck) and
+// links no longer allowed are closed: a node removed from the PKI, or a user
+// removed from the user database, loses its links within one interval.
 //
 // Connections and concurrent handshakes are bounded (MaxConns,
 // MaxHandshakes): a flood of connections costs at most that many goroutines.
 //
 // SECURITY: the handshake's static-key operations go through Config.Static
-// (keyd); refused peers are logged at INFO with their address only.
+// (keyd); refused nodes are logged at INFO with their address only; client
+// links and refused clients only at DEBUG, since a client's address
+// identifies a user.
 package incoming
 
 import (
@@ -42,6 +51,26 @@ const (
 	DefaultMaxHandshakes = 64
 )
 
+// Kind is the capacity in which an initiator is admitted.
+type Kind uint8
+
+const (
+	// Node: a node of the previous layer, sending packets.
+	Node Kind = iota
+	// Client: a client of this Provider (docs/spec/client.md §2).
+	Client
+)
+
+func (k Kind) String() string {
+	if k == Client {
+		return "client"
+	}
+	return "node"
+}
+
+// recheckTimeout bounds one Recheck call in the re-authorisation loop.
+const recheckTimeout = 5 * time.Second
+
 // Config configures a Server.
 type Config struct {
 	// Static is this node's link key (keyd-backed in mixd).
@@ -51,10 +80,22 @@ type Config struct {
 	// HandshakeTimeout and ReauthInterval are the Debug keys.
 	HandshakeTimeout time.Duration
 	ReauthInterval   time.Duration
-	// Authorize decides whether an initiator may send to this node.
-	Authorize func(peer *keys.LinkPublicKey, authBlob []byte) error
-	// Deliver takes a received packet (a pool buffer) and its arrival
-	// time; it must not block and owns the buffer afterwards.
+	// Authorize decides whether an initiator that proved it holds peer
+	// may connect in the capacity authBlob names, and as what. ctx carries
+	// the handshake deadline. On a refusal the Kind says what was tried
+	// (it chooses how loudly the refusal is logged).
+	Authorize func(ctx context.Context, peer *keys.LinkPublicKey, authBlob []byte) (Kind, error)
+	// Recheck decides, every ReauthInterval, whether an established link
+	// of kind may stay; false closes it. It runs outside the server's
+	// locks with a deadline in ctx. nil means: Authorize again, and keep
+	// the link if it admits the same kind.
+	Recheck func(ctx context.Context, kind Kind, peer *keys.LinkPublicKey, authBlob []byte) bool
+	// ServeClient runs an admitted client's session until it ends and
+	// returns why (Provider mode). nil on a mix: a Client verdict of
+	// Authorize is then refused.
+	ServeClient func(sess *link.Session) error
+	// Deliver takes a packet received on a Node link (a pool buffer) and
+	// its arrival time; it must not block and owns the buffer afterwards.
 	Deliver func(buf []byte, received time.Time)
 	Pool    *packet.Pool
 	Drops   *drops.Counters
@@ -72,7 +113,7 @@ type Server struct {
 	mu         sync.Mutex
 	listeners  map[net.Listener]struct{}
 	conns      map[net.Conn]struct{}
-	sessions   map[*link.Session]struct{}
+	sessions   map[*link.Session]Kind
 	closed     bool
 	wg         sync.WaitGroup
 	stopReauth chan struct{}
@@ -98,7 +139,7 @@ func New(cfg Config) (*Server, error) {
 		handshakes: make(chan struct{}, cfg.MaxHandshakes),
 		listeners:  map[net.Listener]struct{}{},
 		conns:      map[net.Conn]struct{}{},
-		sessions:   map[*link.Session]struct{}{},
+		sessions:   map[*link.Session]Kind{},
 		stopReauth: make(chan struct{}),
 	}
 	s.wg.Add(1)
@@ -189,17 +230,27 @@ func (s *Server) handle(conn net.Conn) {
 		conn.Close()
 		return
 	}
+	var kind Kind
 	sess, err := link.Accept(context.Background(), conn, &link.Config{
 		Static: s.cfg.Static,
-		Authorize: func(_ context.Context, peer *keys.LinkPublicKey, blob []byte) error {
-			return s.cfg.Authorize(peer, blob)
+		Authorize: func(ctx context.Context, peer *keys.LinkPublicKey, blob []byte) error {
+			var err error
+			kind, err = s.cfg.Authorize(ctx, peer, blob)
+			if err == nil && kind == Client && s.cfg.ServeClient == nil {
+				err = errors.New("incoming: this node has no clients")
+			}
+			return err
 		},
 		Limits:           s.cfg.Limits,
 		HandshakeTimeout: s.cfg.HandshakeTimeout,
 	})
 	<-s.handshakes
+	log := s.cfg.Log.Info
+	if kind == Client {
+		log = s.cfg.Log.Debug
+	}
 	if err != nil {
-		s.cfg.Log.Info("incoming link refused", "remote", conn.RemoteAddr().String(), "error", err)
+		log("incoming link refused", "kind", kind.String(), "remote", conn.RemoteAddr().String(), "error", err)
 		return
 	}
 	s.mu.Lock()
@@ -208,12 +259,16 @@ func (s *Server) handle(conn net.Conn) {
 		sess.Close()
 		return
 	}
-	s.sessions[sess] = struct{}{}
+	s.sessions[sess] = kind
 	s.mu.Unlock()
-	s.cfg.Log.Info("incoming link up", "remote", conn.RemoteAddr().String())
-	err = s.read(sess)
+	log("incoming link up", "kind", kind.String(), "remote", conn.RemoteAddr().String())
+	if kind == Client {
+		err = s.cfg.ServeClient(sess)
+	} else {
+		err = s.read(sess)
+	}
 	sess.Close()
-	s.cfg.Log.Info("incoming link closed", "remote", conn.RemoteAddr().String(), "error", err)
+	log("incoming link closed", "kind", kind.String(), "remote", conn.RemoteAddr().String(), "error", err)
 }
 
 // read delivers the peer's packets until the link ends.
@@ -254,22 +309,44 @@ func (s *Server) reauthLoop() {
 	}
 }
 
-// Reauthorize checks every established link against Config.Authorize now
+// Reauthorize checks every established link against Config.Recheck now
 // and closes those refused. It returns how many it closed.
 func (s *Server) Reauthorize() int {
+	type entry struct {
+		sess *link.Session
+		kind Kind
+	}
 	s.mu.Lock()
-	var refused []*link.Session
-	for sess := range s.sessions {
-		if err := s.cfg.Authorize(sess.PeerStatic(), sess.PeerAuthBlob()); err != nil {
-			refused = append(refused, sess)
-		}
+	all := make([]entry, 0, len(s.sessions))
+	for sess, kind := range s.sessions {
+		all = append(all, entry{sess, kind})
 	}
 	s.mu.Unlock()
-	for _, sess := range refused {
-		s.cfg.Log.Info("peer no longer allowed; link closed", "remote", sess.RemoteAddr().String())
-		sess.Close()
+	closed := 0
+	for _, e := range all {
+		ctx, cancel := context.WithTimeout(context.Background(), recheckTimeout)
+		keep := s.recheck(ctx, e.kind, e.sess.PeerStatic(), e.sess.PeerAuthBlob())
+		cancel()
+		if keep {
+			continue
+		}
+		log := s.cfg.Log.Info
+		if e.kind == Client {
+			log = s.cfg.Log.Debug
+		}
+		log("peer no longer allowed; link closed", "kind", e.kind.String(), "remote", e.sess.RemoteAddr().String())
+		e.sess.Close()
+		closed++
 	}
-	return len(refused)
+	return closed
+}
+
+func (s *Server) recheck(ctx context.Context, kind Kind, peer *keys.LinkPublicKey, blob []byte) bool {
+	if s.cfg.Recheck != nil {
+		return s.cfg.Recheck(ctx, kind, peer, blob)
+	}
+	k, err := s.cfg.Authorize(ctx, peer, blob)
+	return err == nil && k == kind
 }
 
 // Sessions returns the number of established links.
@@ -277,6 +354,20 @@ func (s *Server) Sessions() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.sessions)
+}
+
+// Counts returns the number of established links of each kind.
+func (s *Server) Counts() (nodes, clients int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range s.sessions {
+		if k == Client {
+			clients++
+		} else {
+			nodes++
+		}
+	}
+	return nodes, clients
 }
 
 // CloseListeners stops accepting new connections but keeps established

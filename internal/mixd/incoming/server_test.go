@@ -22,19 +22,30 @@ const pktLen = 256
 var limits = link.Limits{PacketLength: pktLen, MaxConsensus: 64}
 
 type rig struct {
-	srv    *Server
-	addr   string
-	key    *memkey.LinkKey
-	peer   *memkey.LinkKey
-	allow  atomic.Pointer[keys.LinkPublicKey]
-	got    chan []byte
-	drops  drops.Counters
-	listen net.Listener
+	srv *Server
+	// clients are admitted as Client when their blob is "client"; their
+	// sessions are echoed back by serveClient.
+	client     *memkey.LinkKey
+	clientOK   atomic.Bool
+	clientDone chan error
+	addr       string
+	key        *memkey.LinkKey
+	peer       *memkey.LinkKey
+	allow      atomic.Pointer[keys.LinkPublicKey]
+	got        chan []byte
+	drops      drops.Counters
+	listen     net.Listener
 }
 
 func newRig(t *testing.T, maxConns int) *rig {
 	t.Helper()
-	r := &rig{got: make(chan []byte, 8)}
+	return newRigClients(t, maxConns, false)
+}
+
+func newRigClients(t *testing.T, maxConns int, provider bool) *rig {
+	t.Helper()
+	r := &rig{got: make(chan []byte, 8), clientDone: make(chan error, 4)}
+	r.clientOK.Store(true)
 	var err error
 	if r.key, err = memkey.GenerateLinkKey(); err != nil {
 		t.Fatal(err)
@@ -42,16 +53,47 @@ func newRig(t *testing.T, maxConns int) *rig {
 	if r.peer, err = memkey.GenerateLinkKey(); err != nil {
 		t.Fatal(err)
 	}
+	if r.client, err = memkey.GenerateLinkKey(); err != nil {
+		t.Fatal(err)
+	}
 	r.allow.Store(r.peer.Public())
 	pool, _ := packet.NewPool(pktLen, 4)
+	var serveClient func(*link.Session) error
+	if provider {
+		// Echo NoOp back, end on Disconnect.
+		serveClient = func(sess *link.Session) error {
+			for {
+				cmd, err := sess.Recv()
+				if err != nil {
+					r.clientDone <- err
+					return err
+				}
+				if _, bye := cmd.(*link.Disconnect); bye {
+					r.clientDone <- nil
+					return nil
+				}
+				if err := sess.Send(&link.NoOp{}); err != nil {
+					r.clientDone <- err
+					return err
+				}
+			}
+		}
+	}
 	r.srv, err = New(Config{
 		Static: r.key, Limits: limits, HandshakeTimeout: 5 * time.Second, ReauthInterval: time.Hour,
-		Authorize: func(k *keys.LinkPublicKey, _ []byte) error {
-			if !k.Equal(r.allow.Load()) {
-				return errors.New("no")
+		Authorize: func(_ context.Context, k *keys.LinkPublicKey, blob []byte) (Kind, error) {
+			if string(blob) == "client" {
+				if !r.clientOK.Load() || !k.Equal(r.client.Public()) {
+					return Client, errors.New("unknown client")
+				}
+				return Client, nil
 			}
-			return nil
+			if !k.Equal(r.allow.Load()) {
+				return Node, errors.New("no")
+			}
+			return Node, nil
 		},
+		ServeClient: serveClient,
 		Deliver: func(buf []byte, at time.Time) {
 			if at.IsZero() || len(buf) != pool.BufferLength() {
 				panic("bad delivery")
@@ -80,12 +122,17 @@ func newRig(t *testing.T, maxConns int) *rig {
 
 func (r *rig) dial(t *testing.T, key keys.LinkPrivateKey) (*link.Session, error) {
 	t.Helper()
+	return r.dialAs(t, key, "peer")
+}
+
+func (r *rig) dialAs(t *testing.T, key keys.LinkPrivateKey, blob string) (*link.Session, error) {
+	t.Helper()
 	conn, err := net.Dial("tcp", r.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return link.Initiate(context.Background(), conn, &link.Config{
-		Static: key, AuthBlob: []byte("peer"), PeerStatic: r.key.Public(), Limits: limits, HandshakeTimeout: 5 * time.Second,
+		Static: key, AuthBlob: []byte(blob), PeerStatic: r.key.Public(), Limits: limits, HandshakeTimeout: 5 * time.Second,
 	})
 }
 
@@ -157,5 +204,68 @@ func TestRefusedPeerAndConnectionBound(t *testing.T) {
 	}
 	if _, err := r.dial(t, r.peer); !errors.Is(err, link.ErrPeerRejected) {
 		t.Fatalf("revoked peer's handshake: %v, want ErrPeerRejected", err)
+	}
+}
+
+func waitCounts(t *testing.T, srv *Server, nodes, clients int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, c := srv.Counts()
+		if n == nodes && c == clients {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("links: %d nodes, %d clients; want %d, %d", n, c, nodes, clients)
+		}
+		time.Sleep(2 * time.Millisecond) // polling a condition
+	}
+}
+
+// TestClientLinksGoToServeClient: on a Provider, a link admitted as Client
+// is run by ServeClient (not the packet loop), counted apart from node
+// links, and closed by re-authorisation once the client is no longer valid.
+func TestClientLinksGoToServeClient(t *testing.T) {
+	r := newRigClients(t, 0, true)
+	c, err := r.dialAs(t, r.client, "client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// A command only ServeClient answers.
+	if err := c.Send(&link.GetConsensus{Epoch: 3}); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if cmd, err := c.Recv(); err != nil || cmd.ID() != link.IDNoOp {
+		t.Fatalf("client session answered %v, %v; want ServeClient's NoOp", cmd, err)
+	}
+	n, err := r.dial(t, r.peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	waitCounts(t, r.srv, 1, 1)
+
+	r.clientOK.Store(false)
+	if closed := r.srv.Reauthorize(); closed != 1 {
+		t.Fatalf("Reauthorize closed %d links, want the client's", closed)
+	}
+	select {
+	case <-r.clientDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ServeClient did not end after the client was refused")
+	}
+	waitCounts(t, r.srv, 1, 0)
+	if _, err := r.dialAs(t, r.client, "client"); !errors.Is(err, link.ErrPeerRejected) {
+		t.Fatalf("refused client's handshake: %v", err)
+	}
+}
+
+// TestMixRefusesClients: without ServeClient a Client verdict is a refusal.
+func TestMixRefusesClients(t *testing.T) {
+	r := newRig(t, 0)
+	if _, err := r.dialAs(t, r.client, "client"); !errors.Is(err, link.ErrPeerRejected) {
+		t.Fatalf("client at a mix: %v, want ErrPeerRejected", err)
 	}
 }

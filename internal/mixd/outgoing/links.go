@@ -28,6 +28,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,6 +193,28 @@ func (l *Links) Send(buf []byte) {
 func (l *Links) drop(buf []byte, r drops.Reason) {
 	l.cfg.Drops.Drop(r)
 	l.cfg.Pool.Put(buf)
+}
+
+// State is one link as STATS shows it.
+type State struct {
+	// Name is the peer's descriptor name.
+	Name string
+	// Up reports whether the link is established.
+	Up bool
+	// Queued and Capacity are the send queue's depth and bound.
+	Queued, Capacity int
+}
+
+// States returns every link's state, sorted by peer name.
+func (l *Links) States() []State {
+	l.mu.RLock()
+	out := make([]State, 0, len(l.peers))
+	for _, p := range l.peers {
+		out = append(out, State{Name: p.peer.Name, Up: p.up.Load(), Queued: len(p.queue), Capacity: cap(p.queue)})
+	}
+	l.mu.RUnlock()
+	slices.SortFunc(out, func(a, b State) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // Up reports whether the link to id is established.

@@ -2,6 +2,7 @@ package outgoing_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"sync/atomic"
@@ -46,11 +47,11 @@ func newReceiver(t *testing.T, allowID keys.NodeID, allowKey *keys.LinkPublicKey
 	r.allowed.Store(allowKey)
 	r.srv, err = incoming.New(incoming.Config{
 		Static: key, Limits: limits, HandshakeTimeout: 5 * time.Second, ReauthInterval: time.Hour,
-		Authorize: func(peer *keys.LinkPublicKey, blob []byte) error {
+		Authorize: func(_ context.Context, peer *keys.LinkPublicKey, blob []byte) (incoming.Kind, error) {
 			if !bytes.Equal(blob, allowID[:]) || !peer.Equal(r.allowed.Load()) {
-				return errors.New("not allowed")
+				return incoming.Node, errors.New("not allowed")
 			}
-			return nil
+			return incoming.Node, nil
 		},
 		Deliver: func(buf []byte, _ time.Time) { r.got <- append([]byte(nil), buf[:pktLen]...); pool.Put(buf) },
 		Pool:    pool, Drops: &r.drops, Log: logging.Discard(),
@@ -144,6 +145,9 @@ func TestPacketCrossesTheLink(t *testing.T) {
 	waitFor(t, "the forwarded count", func() bool { return s.drops.Snapshot().Forwarded == 1 })
 	if total, up := s.links.Peers(); total != 1 || up != 1 {
 		t.Fatalf("peers %d up %d", total, up)
+	}
+	if st := s.links.States(); len(st) != 1 || st[0].Name != "receiver" || !st[0].Up || st[0].Capacity != outgoing.DefaultQueueLen {
+		t.Fatalf("States = %+v", st)
 	}
 
 	// Revoking the sender closes its link at the next re-authorisation,

@@ -63,9 +63,10 @@ type Config struct {
 	Clock epochtime.Clock
 	// Descriptor returns the node's encoded, signed descriptor for epoch.
 	Descriptor func(ctx context.Context, epoch uint64) ([]byte, error)
-	// OnDocument receives every new verified document, on the client's
-	// goroutine.
-	OnDocument func(doc *pki.Document)
+	// OnDocument receives every new verified document and its signed
+	// encoding exactly as the authority served it (a Provider relays it to
+	// its clients, docs/spec/client.md §3.2), on the client's goroutine.
+	OnDocument func(doc *pki.Document, signed []byte)
 	// NotYet reports whether an error from Authority.Document means the
 	// document is not published yet (logged at DEBUG, not WARNING).
 	NotYet func(error) bool
@@ -254,7 +255,7 @@ func (c *Client) markPosted(e uint64) {
 func (c *Client) fetch(ctx context.Context, target uint64) bool {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	doc, _, err := c.cfg.Authority.Document(ctx, target)
+	doc, signed, err := c.cfg.Authority.Document(ctx, target)
 	if err != nil {
 		if c.cfg.NotYet(err) {
 			c.cfg.Log.Debug("document not published yet", "epoch", target)
@@ -275,7 +276,7 @@ func (c *Client) fetch(ctx context.Context, target uint64) bool {
 	c.docs[target] = doc
 	c.mu.Unlock()
 	c.cfg.Log.Notice("PKI document received", "epoch", target, "layers", len(doc.Layers), "providers", len(doc.Providers))
-	c.cfg.OnDocument(doc)
+	c.cfg.OnDocument(doc, signed)
 	return true
 }
 

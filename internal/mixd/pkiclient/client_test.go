@@ -3,6 +3,7 @@ package pkiclient
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -48,7 +49,7 @@ func (f *fakeAuthority) Document(_ context.Context, epoch uint64) (*pki.Document
 	if !ok {
 		return nil, nil, errNotYet
 	}
-	return d, nil, nil
+	return d, []byte(fmt.Sprintf("signed %d", epoch)), nil
 }
 
 func (f *fakeAuthority) publish(e uint64) {
@@ -82,9 +83,14 @@ func newRig(t *testing.T) *rig {
 		Authority:  r.auth,
 		Clock:      clock,
 		Descriptor: func(context.Context, uint64) ([]byte, error) { return []byte("desc"), nil },
-		OnDocument: func(d *pki.Document) { r.got = append(r.got, d.Epoch) },
-		NotYet:     func(err error) bool { return errors.Is(err, errNotYet) },
-		Log:        logging.Discard(),
+		OnDocument: func(d *pki.Document, signed []byte) {
+			if want := fmt.Sprintf("signed %d", d.Epoch); string(signed) != want {
+				t.Errorf("OnDocument got signed bytes %q, want the authority's %q", signed, want)
+			}
+			r.got = append(r.got, d.Epoch)
+		},
+		NotYet: func(err error) bool { return errors.Is(err, errNotYet) },
+		Log:    logging.Discard(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +180,7 @@ func TestRunRetriesUntilDocumentAppears(t *testing.T) {
 		Authority:  r.auth,
 		Clock:      clock,
 		Descriptor: func(context.Context, uint64) ([]byte, error) { return []byte("desc"), nil },
-		OnDocument: func(d *pki.Document) { done <- d },
+		OnDocument: func(d *pki.Document, _ []byte) { done <- d },
 		MinRetry:   5 * time.Millisecond,
 		Log:        logging.Discard(),
 	})

@@ -195,15 +195,49 @@ func (t *Table) NextPeers() map[keys.NodeID]Peer {
 	return out
 }
 
-// Decide routes an unwrapped packet: it returns the next hop and how long to
-// hold the packet, or the reason to drop it. It allocates nothing.
+// Origin says where a packet came from: a node (over a peer link) or one of
+// this Provider's clients (over a client link). The same commands mean
+// different things at a Provider depending on it.
+type Origin uint8
+
+const (
+	// FromNode: the packet came over a link from a node of the previous
+	// layer.
+	FromNode Origin = iota
+	// FromClient: the packet came from a client of this Provider, which is
+	// hop 0 of the client's path (docs/spec/client.md §4.1).
+	FromClient
+)
+
+// Verdict is what Decide says to do with an unwrapped packet.
+type Verdict uint8
+
+const (
+	// Drop the packet, counting Decide's reason.
+	Drop Verdict = iota
+	// Forward the packet to the next hop after the delay.
+	Forward
+	// Deliver the packet at this Provider: it ends here (a user, a SURB
+	// reply or a Kaetzchen endpoint).
+	Deliver
+)
+
+// Decide routes an unwrapped packet that arrived from origin: it returns
+// the verdict and, for Forward, the next hop and how long to hold the
+// packet, or for Drop the reason. It allocates nothing.
 //
-// A packet whose commands end at this node (a recipient, with or without a
-// SURB reply) is dropped as NotForMix: a mix delivers nothing, and Provider
-// delivery is not part of mixd yet.
-func (t *Table) Decide(cmds *sphinx.Commands) (next keys.NodeID, delay time.Duration, reason drops.Reason, ok bool) {
-	if cmds.IsTerminal() || !cmds.HasNextHop {
-		return next, 0, drops.NotForMix, false
+// The stratified topology (docs/spec/client.md §4) fixes what is allowed:
+//
+//   - at a mix, from a node: forward to the next layer; a packet that ends
+//     here is dropped (NotForMix), as is anything from a client;
+//   - at a Provider, from a client: the Provider is hop 0, so the packet
+//     must go on to a node of Layers[0] (ClientTerminal if it ends here);
+//   - at a Provider, from a node (the last layer): the packet must end here
+//     and is delivered (ProviderNotTerminal otherwise).
+func (t *Table) Decide(cmds *sphinx.Commands, from Origin) (verdict Verdict, next keys.NodeID, delay time.Duration, reason drops.Reason) {
+	terminal := cmds.IsTerminal()
+	if !terminal && !cmds.HasNextHop {
+		return Drop, next, 0, drops.NotForMix // nowhere to go
 	}
 	if cmds.HasDelay {
 		delay = time.Duration(cmds.Delay) * time.Millisecond
@@ -211,24 +245,53 @@ func (t *Table) Decide(cmds *sphinx.Commands) (next keys.NodeID, delay time.Dura
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if len(t.views) == 0 {
-		return next, 0, drops.NoDocument, false
+		return Drop, next, 0, drops.NoDocument
 	}
-	known, tooLong := false, false
+	tooLong := false
+	reason = drops.UnknownNextHop
 	for _, v := range t.views {
+		provider := v.Layer == pki.ProviderLayer
+		switch {
+		case terminal && provider && from == FromNode:
+			return Deliver, next, delay, 0
+		case terminal && provider:
+			reason = drops.ClientTerminal
+			continue
+		case terminal:
+			reason = drops.NotForMix
+			continue
+		case provider && from == FromNode:
+			reason = drops.ProviderNotTerminal
+			continue
+		case !provider && from == FromClient:
+			continue // a mix has no clients
+		}
 		if _, in := v.next[cmds.NextHop]; !in {
 			continue
 		}
-		known = true
 		if v.MaxDelay > 0 && delay > v.MaxDelay {
 			tooLong = true
 			continue
 		}
-		return cmds.NextHop, delay, 0, true
+		return Forward, cmds.NextHop, delay, 0
 	}
-	if known && tooLong {
-		return next, 0, drops.DelayTooLong, false
+	if tooLong {
+		return Drop, next, 0, drops.DelayTooLong
 	}
-	return next, 0, drops.UnknownNextHop, false
+	return Drop, next, 0, reason
+}
+
+// MayForwardTo reports whether id is in the next layer of a held view: a
+// Provider checks the first hop of a SURB it replies through.
+func (t *Table) MayForwardTo(id keys.NodeID) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, v := range t.views {
+		if _, in := v.next[id]; in {
+			return true
+		}
+	}
+	return false
 }
 
 // PeerLimits are the link limits of a link between two nodes of a network

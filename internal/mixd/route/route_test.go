@@ -106,28 +106,31 @@ func TestDecide(t *testing.T) {
 	n := newNet(t)
 	tab := NewTable()
 	cmds := &sphinx.Commands{HasNextHop: true, NextHop: n.layers[2][0].ID, HasDelay: true, Delay: 1500}
-	if _, _, reason, ok := tab.Decide(cmds); ok || reason != drops.NoDocument {
-		t.Fatalf("no document: %v %v", reason, ok)
+	if vd, _, _, reason := tab.Decide(cmds, FromNode); vd != Drop || reason != drops.NoDocument {
+		t.Fatalf("no document: %v %v", reason, vd)
 	}
 	v, _ := NewView(n.doc(t, 9, 1000), n.layers[1][0].ID)
 	tab.Set(v, 0)
-	if _, _, reason, ok := tab.Decide(cmds); ok || reason != drops.DelayTooLong {
-		t.Fatalf("delay above MuMaxDelay: %v %v", reason, ok)
+	if vd, _, _, reason := tab.Decide(cmds, FromNode); vd != Drop || reason != drops.DelayTooLong {
+		t.Fatalf("delay above MuMaxDelay: %v %v", reason, vd)
 	}
 	cmds.Delay = 700
-	next, delay, _, ok := tab.Decide(cmds)
-	if !ok || next != n.layers[2][0].ID || delay != 700*time.Millisecond {
-		t.Fatalf("Decide = %v %v %v", next, delay, ok)
+	vd, next, delay, _ := tab.Decide(cmds, FromNode)
+	if vd != Forward || next != n.layers[2][0].ID || delay != 700*time.Millisecond {
+		t.Fatalf("Decide = %v %v %v", next, delay, vd)
+	}
+	if vd, _, _, _ := tab.Decide(cmds, FromClient); vd != Drop {
+		t.Fatal("a mix forwarded a packet from a client")
 	}
 	cmds.NextHop = n.layers[0][0].ID // backwards
-	if _, _, reason, ok := tab.Decide(cmds); ok || reason != drops.UnknownNextHop {
-		t.Fatalf("previous layer as next hop: %v %v", reason, ok)
+	if vd, _, _, reason := tab.Decide(cmds, FromNode); vd != Drop || reason != drops.UnknownNextHop {
+		t.Fatalf("previous layer as next hop: %v %v", reason, vd)
 	}
 	term := &sphinx.Commands{HasRecipient: true}
-	if _, _, reason, ok := tab.Decide(term); ok || reason != drops.NotForMix {
-		t.Fatalf("terminal packet at a mix: %v %v", reason, ok)
+	if vd, _, _, reason := tab.Decide(term, FromNode); vd != Drop || reason != drops.NotForMix {
+		t.Fatalf("terminal packet at a mix: %v %v", reason, vd)
 	}
-	if n := testing.AllocsPerRun(50, func() { tab.Decide(cmds) }); n != 0 {
+	if n := testing.AllocsPerRun(50, func() { tab.Decide(cmds, FromNode) }); n != 0 {
 		t.Fatalf("Decide allocates %v", n)
 	}
 }
@@ -158,5 +161,65 @@ func TestTableKeepsNeighbourEpochs(t *testing.T) {
 	q.LinkKey = n.layers[0][0].Link.Public()
 	if p.Equal(&q) {
 		t.Fatal("peers with different link keys are equal")
+	}
+}
+
+// TestDecideAtProvider: a Provider forwards its clients' packets to layer 0
+// only, delivers what the last layer sends it, and nothing else.
+func TestDecideAtProvider(t *testing.T) {
+	n := newNet(t)
+	tab := NewTable()
+	v, err := NewView(n.doc(t, 9, 1000), n.providers[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Layer != pki.ProviderLayer {
+		t.Fatalf("Provider's layer %d", v.Layer)
+	}
+	tab.Set(v, 0)
+	// Links: from the last layer in, to layer 0 out.
+	last := n.layers[2][0]
+	if err := tab.Authorize(last.Link.Public(), last.ID[:]); err != nil {
+		t.Fatalf("last layer refused: %v", err)
+	}
+	if err := tab.Authorize(n.layers[0][0].Link.Public(), n.layers[0][0].ID[:]); err == nil {
+		t.Fatal("layer 0 may send to a Provider")
+	}
+	peers := tab.NextPeers()
+	if len(peers) != 2 || peers[n.layers[0][1].ID].Name != "a1" {
+		t.Fatalf("a Provider's next peers: %v", peers)
+	}
+
+	toL0 := &sphinx.Commands{HasNextHop: true, NextHop: n.layers[0][1].ID, HasDelay: true, Delay: 20}
+	vd, next, delay, _ := tab.Decide(toL0, FromClient)
+	if vd != Forward || next != n.layers[0][1].ID || delay != 20*time.Millisecond {
+		t.Fatalf("client packet to layer 0: %v %v %v", vd, next, delay)
+	}
+	if vd, _, _, reason := tab.Decide(toL0, FromNode); vd != Drop || reason != drops.ProviderNotTerminal {
+		t.Fatalf("node packet relayed by a Provider: %v %v", vd, reason)
+	}
+	toL1 := &sphinx.Commands{HasNextHop: true, NextHop: n.layers[1][0].ID}
+	if vd, _, _, reason := tab.Decide(toL1, FromClient); vd != Drop || reason != drops.UnknownNextHop {
+		t.Fatalf("client packet skipping layer 0: %v %v", vd, reason)
+	}
+	toProvider := &sphinx.Commands{HasNextHop: true, NextHop: n.providers[1].ID}
+	if vd, _, _, _ := tab.Decide(toProvider, FromClient); vd != Drop {
+		t.Fatal("client packet sent straight to another Provider")
+	}
+	if !tab.MayForwardTo(n.layers[0][0].ID) || tab.MayForwardTo(n.layers[2][0].ID) {
+		t.Fatal("MayForwardTo: a Provider forwards to layer 0 only")
+	}
+
+	term := &sphinx.Commands{HasRecipient: true, HasDelay: true, Delay: 30}
+	vd, _, delay, _ = tab.Decide(term, FromNode)
+	if vd != Deliver || delay != 30*time.Millisecond {
+		t.Fatalf("terminal packet from the last layer: %v %v", vd, delay)
+	}
+	reply := &sphinx.Commands{HasRecipient: true, HasSURBReply: true}
+	if vd, _, _, _ := tab.Decide(reply, FromNode); vd != Deliver {
+		t.Fatalf("SURB reply from the last layer: %v", vd)
+	}
+	if vd, _, _, reason := tab.Decide(term, FromClient); vd != Drop || reason != drops.ClientTerminal {
+		t.Fatalf("client packet ending at its own Provider: %v %v", vd, reason)
 	}
 }

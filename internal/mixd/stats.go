@@ -1,0 +1,151 @@
+package mixd
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/splitmix/splitmix/internal/management"
+	"github.com/splitmix/splitmix/internal/mixd/drops"
+	"github.com/splitmix/splitmix/internal/provider"
+)
+
+// stats is STATS (docs/management.md §4.11): the node's counters in
+// sections. Counts and states only: nothing names a user, a packet or a
+// client's address.
+func (m *Mixd) stats(context.Context) management.Stats {
+	var st management.Stats
+	p := m.live.Load()
+	dropSection(st.Add("drops"), m.drops.Snapshot())
+	m.queueSection(st.Add("queues"), p)
+	m.linkSection(st.Add("links"), p)
+	m.epochSection(st.Add("epoch"), p)
+	m.replaySection(st.Add("replay"))
+	if m.cfg.Server.IsProvider {
+		sec := st.Add("provider")
+		if p == nil || p.provider == nil {
+			sec.Set("running", "false")
+		} else {
+			sec.Set("running", "true")
+			providerSections(sec, st.Add("provider_drops"), p.provider.Stats())
+		}
+	}
+	return st
+}
+
+func u64(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// dropSection lists received, forwarded, delivered and every drop reason,
+// zero or not, so that a reader finds each key.
+func dropSection(sec *management.StatsSection, s drops.Snapshot) {
+	sec.Set("received", u64(s.Received)).Set("forwarded", u64(s.Forwarded)).Set("delivered", u64(s.Delivered))
+	for r := drops.Reason(0); r < drops.NumReasons; r++ {
+		sec.Set(r.String(), u64(s.Dropped[r]))
+	}
+	sec.Set("total_dropped", u64(s.TotalDropped()))
+}
+
+// queueSection lists each bounded queue's depth and capacity.
+func (m *Mixd) queueSection(sec *management.StatsSection, p *pipeline) {
+	if p == nil {
+		sec.Set("pipeline", "not_started")
+		return
+	}
+	n, c := p.workers.Queued()
+	sec.Set("crypto_workers", strconv.Itoa(n)).Set("crypto_workers_capacity", strconv.Itoa(c))
+	ss := p.sched.Stats()
+	sec.Set("scheduler", strconv.Itoa(ss.Queued)).Set("scheduler_capacity", strconv.Itoa(ss.Capacity))
+	sec.Set("scheduler_dispatched", u64(ss.Dispatched))
+	queued, capacity := 0, 0
+	for _, l := range p.links.States() {
+		queued += l.Queued
+		capacity += l.Capacity
+	}
+	sec.Set("send_queues", strconv.Itoa(queued)).Set("send_queues_capacity", strconv.Itoa(capacity))
+	if p.provider != nil {
+		ps := p.provider.Stats()
+		sec.Set("provider_delivery", strconv.Itoa(ps.DeliveryQueue)).
+			Set("provider_delivery_capacity", strconv.Itoa(ps.DeliveryQueueCap)).
+			Set("provider_kaetzchen", strconv.Itoa(ps.KaetzchenQueue)).
+			Set("provider_kaetzchen_capacity", strconv.Itoa(ps.KaetzchenQueueCap))
+	}
+}
+
+// linkSection lists the outgoing links by peer name (up or down) and how
+// many incoming links of each kind are up.
+func (m *Mixd) linkSection(sec *management.StatsSection, p *pipeline) {
+	if p == nil {
+		sec.Set("outgoing", "0").Set("outgoing_up", "0").Set("incoming_nodes", "0").Set("client_sessions", "0")
+		return
+	}
+	states := p.links.States()
+	up := 0
+	for _, l := range states {
+		if l.Up {
+			up++
+		}
+	}
+	sec.Set("outgoing", strconv.Itoa(len(states))).Set("outgoing_up", strconv.Itoa(up))
+	for _, l := range states {
+		state := "down"
+		if l.Up {
+			state = "up"
+		}
+		sec.Set("to."+l.Name, state)
+	}
+	nodes, clients := p.in.Counts()
+	sec.Set("incoming_nodes", strconv.Itoa(nodes)).Set("client_sessions", strconv.Itoa(clients))
+}
+
+// epochSection shows the clock and the documents mixd routes by.
+func (m *Mixd) epochSection(sec *management.StatsSection, p *pipeline) {
+	e, elapsed, till := m.clock.Current()
+	sec.Set("current", u64(e)).Set("elapsed", elapsed.Round(1e6).String()).Set("till_next", till.Round(1e6).String())
+	sec.Set("period", m.clock.Period.String())
+	var views []string
+	for _, v := range m.table.Epochs() {
+		views = append(views, u64(v))
+	}
+	sec.Set("documents", strings.Join(views, ","))
+	sec.Set("routing", strconv.FormatBool(p != nil))
+}
+
+// replaySection shows each Sphinx key's replay filter.
+func (m *Mixd) replaySection(sec *management.StatsSection) {
+	for _, e := range m.ring.Epochs() {
+		fs, ok := m.ring.FilterStats(e)
+		if !ok {
+			continue
+		}
+		prefix := "epoch_" + u64(e) + "_"
+		sec.Set(prefix+"tags", u64(fs.Count)).Set(prefix+"capacity", u64(fs.Capacity)).Set(prefix+"refused", u64(fs.Refused))
+	}
+}
+
+// providerSections shows the Provider's counters and its drops by reason.
+func providerSections(sec, dropSec *management.StatsSection, s provider.Stats) {
+	sec.Set("stored", u64(s.Stored)).
+		Set("replies_stored", u64(s.RepliesStored)).
+		Set("acks_sent", u64(s.AcksSent)).
+		Set("kaetzchen_replies", u64(s.KaetzchenReplies)).
+		Set("retrieved", u64(s.Retrieved)).
+		Set("connected_users", strconv.Itoa(s.ConnectedUsers)).
+		Set("sessions", strconv.Itoa(s.Sessions)).
+		Set("ephemeral_users", strconv.Itoa(s.EphemeralUsers))
+	caps := make([]string, 0, len(s.Services))
+	for c := range s.Services {
+		caps = append(caps, c)
+	}
+	slices.Sort(caps)
+	for _, c := range caps {
+		state := "stopped"
+		if s.Services[c] {
+			state = "running"
+		}
+		sec.Set("service."+c, state)
+	}
+	for _, r := range provider.Reasons() {
+		dropSec.Set(r.String(), u64(s.Drop(r)))
+	}
+}
