@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/splitmix/splitmix/internal/client"
+	"github.com/splitmix/splitmix/internal/epochtime"
 	"github.com/splitmix/splitmix/internal/keys"
 	"github.com/splitmix/splitmix/internal/keys/memkey"
 )
@@ -52,7 +53,7 @@ func main() {
 // globals are the flags before the subcommand.
 type globals struct {
 	authority, authorityKey, provider, user, keyFile string
-	timeout, poll                                    time.Duration
+	timeout, poll, epochPeriod                       time.Duration
 }
 
 const usageText = `usage:
@@ -74,6 +75,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&g.keyFile, "key", "", "link key seed `file` written by genkey")
 	fs.DurationVar(&g.timeout, "timeout", 2*time.Minute, "give up after this long")
 	fs.DurationVar(&g.poll, "poll", client.DefaultPollInterval, "poll interval while waiting for replies")
+	fs.DurationVar(&g.epochPeriod, "epoch-period", epochtime.DefaultPeriod, "the network's epoch length (the authority's EpochPeriod), to find the current document")
 	fs.Usage = func() { fmt.Fprint(stderr, usageText); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -184,6 +186,7 @@ func newClient(ctx context.Context, g *globals) (*client.Client, error) {
 	c, err := client.New(client.Config{
 		User: g.user, LinkKey: lk, Provider: g.provider,
 		AuthorityAddress: g.authority, AuthorityKey: ak, PollInterval: g.poll,
+		EpochPeriod: g.epochPeriod,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)

@@ -44,6 +44,11 @@ type Config struct {
 	// Document optionally is a signed document to start from instead of
 	// asking the authority (§3.1); it is verified like any other.
 	Document []byte
+	// EpochPeriod is the network's epoch length, used only to tell the
+	// current epoch before the first document is held (every document
+	// carries its own period after that). Zero means
+	// epochtime.DefaultPeriod, the production length.
+	EpochPeriod time.Duration
 
 	// PollInterval is how long to wait between polls of an empty spool
 	// while waiting for a reply (§8.5).

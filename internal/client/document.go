@@ -56,10 +56,13 @@ func (c *Client) newNetwork(signed []byte, epoch uint64, anyEpoch bool) (*networ
 	return &network{doc: doc, signed: signed, sph: sph, src: src, limits: linkLimits(doc.Geometry)}, nil
 }
 
-// currentEpoch is the epoch now, by the period of the document held (or the
-// default period before the first one).
+// currentEpoch is the epoch now, by the period of the document held (or,
+// before the first one, Config.EpochPeriod or the default period).
 func (c *Client) currentEpoch(n *network) uint64 {
 	period := epochtime.DefaultPeriod
+	if c.cfg.EpochPeriod > 0 {
+		period = c.cfg.EpochPeriod
+	}
 	if n != nil {
 		period = n.doc.EpochPeriod
 	}

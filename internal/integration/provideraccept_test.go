@@ -124,6 +124,22 @@ func TestProviderNetwork(t *testing.T) {
 		t.Logf("bob -> %s +echo: %v", provA.name, rtt)
 	})
 
+	// mixclient, the operator's check of a node, as a real process: bob
+	// pings provider-a's echo service from a session of his own.
+	t.Run("MixclientPing", func(t *testing.T) {
+		args := []string{"-authority", pn.authAddr, "-authority-key", pn.authPub.String(),
+			"-provider", provB.name, "-user", "bob", "-key", bobSeed,
+			"-epoch-period", pnPeriod.String(), "-timeout", "45s", "ping", "-n", "2", provA.name, "+echo"}
+		out, errOut, code := runTool("mixclient", args, nil)
+		if code != 0 {
+			t.Fatalf("mixclient ping: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+		}
+		if n := strings.Count(out, "\n"); n < 2 {
+			t.Fatalf("mixclient ping -n 2 printed %d lines: %q", n, out)
+		}
+		t.Logf("mixclient ping: %s", strings.TrimSpace(out))
+	})
+
 	t.Run("KilledSpooldLosesNothingAcknowledged", func(t *testing.T) {
 		killedSpoold(t, pn, alice, bobKey)
 	})
