@@ -2,6 +2,8 @@ package mixd
 
 import (
 	"context"
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +24,7 @@ func (m *Mixd) stats(context.Context) management.Stats {
 	m.linkSection(st.Add("links"), p)
 	m.epochSection(st.Add("epoch"), p)
 	m.replaySection(st.Add("replay"))
+	runtimeSection(st.Add("runtime"))
 	if m.cfg.Server.IsProvider {
 		sec := st.Add("provider")
 		if p == nil || p.provider == nil {
@@ -148,4 +151,41 @@ func providerSections(sec, dropSec *management.StatsSection, s provider.Stats) {
 	for _, r := range provider.Reasons() {
 		dropSec.Set(r.String(), u64(s.Drop(r)))
 	}
+}
+
+// runtimeSection shows what the process holds: goroutines, Go heap and
+// resident memory, so that an operator (and the soak test) can see that a
+// load leaves nothing behind once it is gone.
+func runtimeSection(sec *management.StatsSection) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	sec.Set("goroutines", strconv.Itoa(runtime.NumGoroutine())).
+		Set("heap_alloc_bytes", u64(ms.HeapAlloc)).
+		Set("heap_objects", u64(ms.HeapObjects)).
+		Set("sys_bytes", u64(ms.Sys)).
+		Set("rss_bytes", u64(residentBytes()))
+}
+
+// residentBytes reads VmRSS from /proc/self/status; 0 where there is none.
+func residentBytes() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			return 0
+		}
+		kb, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			return 0
+		}
+		return kb * 1024
+	}
+	return 0
 }
