@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every native Go fuzz target in the repository for a while each.
 #
-#   scripts/fuzz.sh                 every target, 15s each (what CI runs)
+#   scripts/fuzz.sh                 every target, 15s each (CI runs 20s each)
 #   FUZZTIME=10m scripts/fuzz.sh    longer, e.g. overnight
 #   scripts/fuzz.sh ./internal/sphinx ./ipc   only these packages
 #
