@@ -72,7 +72,17 @@
 //     they go to the Provider's delivery (user messages and SURB replies to
 //     spoold, then the SURB-ACK; Kaetzchen requests to echo / keyserver);
 //   - SURB-ACKs and Kaetzchen replies enter the scheduler for their first
-//     hop, which must be in Layers[0], at receipt + the terminal delay.
+//     hop, which must be in Layers[0], at receipt + the terminal delay;
+//   - with Debug.SendDecoyTraffic, decoy loops (package decoy,
+//     docs/spec/decoy.md): at Poisson times (the document's LambdaM, else
+//     one per 10 s on average) a packet through one mix per layer to a
+//     Provider's echo service, whose SURB returns through the layers to
+//     this Provider. The Provider builds it without unwrapping hop 0 and
+//     schedules it for its mix of Layers[0] after hop 0's delay, as it
+//     does its SURB-ACKs. A loop's reply is consumed before delivery
+//     (recipient "+decoy" and a SURB id of a loop in flight); loops not
+//     back by their path delays + Debug.DecoySlack count as lost. On a
+//     mix the option is ignored, with a NOTICE when the pipeline starts.
 //
 // Dropped packets are counted by reason in two sets: mixd's (package drops,
 // including client_terminal and provider_not_terminal for packets that
@@ -92,8 +102,10 @@
 // shows the sections drops (received, forwarded, delivered, every drop
 // reason), queues (crypto workers, scheduler, send queues, Provider
 // queues), links (each outgoing link up or down, incoming node links,
-// client sessions), epoch, replay (each Sphinx key's filter) and, on a
-// Provider, provider and provider_drops; the server adds management.
+// client sessions), epoch, replay (each Sphinx key's filter), runtime,
+// on a Provider provider and provider_drops, and decoy (the decoy loops
+// sent, returned, lost, outstanding, skipped by reason and their round-trip
+// times; enabled=false where none run); the server adds management.
 //
 // # User, files and sockets
 //
@@ -134,7 +146,8 @@
 //     advertising for future epochs);
 //  2. stop accepting connections and close the incoming links (nodes and
 //     clients): no new packets;
-//  3. let the crypto workers finish what is queued for them;
+//  3. let the crypto workers finish what is queued for them; stop sending
+//     decoy loops and forget the ones in flight;
 //  4. on a Provider, let its workers finish their spoold calls (bounded),
 //     their SURB-ACKs and replies going into the scheduler;
 //  5. stop the scheduler; what it still holds is counted as shutting_down

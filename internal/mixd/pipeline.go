@@ -12,6 +12,7 @@ import (
 	"github.com/splitmix/splitmix/internal/logging"
 	"github.com/splitmix/splitmix/internal/mixd/clientlink"
 	"github.com/splitmix/splitmix/internal/mixd/cryptoworker"
+	"github.com/splitmix/splitmix/internal/mixd/decoy"
 	"github.com/splitmix/splitmix/internal/mixd/drops"
 	"github.com/splitmix/splitmix/internal/mixd/incoming"
 	"github.com/splitmix/splitmix/internal/mixd/outgoing"
@@ -46,6 +47,9 @@ type pipeline struct {
 	// provider is the Provider (nil on a mix): it delivers what ends here
 	// and sends SURB-ACKs and Kaetzchen replies through the scheduler.
 	provider *provider.Provider
+	// decoy sends the Provider's decoy loops and consumes their replies
+	// before delivery (nil unless a Provider with Debug.SendDecoyTraffic).
+	decoy *decoy.Loops
 }
 
 // schedulerDrop maps the scheduler's drop reasons onto mixd's.
@@ -131,6 +135,14 @@ func (m *Mixd) startPipeline(g sphinx.Geometry) (p *pipeline, err error) {
 			return p, err
 		}
 		deliver = p.provider.Deliver
+		if dbg.SendDecoyTraffic {
+			if p.decoy, err = m.newDecoys(p, sph); err != nil {
+				return p, err
+			}
+			deliver = deliverWithDecoys(p.decoy, p.provider)
+		}
+	} else if dbg.SendDecoyTraffic {
+		m.log.Notice("Debug.SendDecoyTraffic is set, but only a Provider sends decoy loops (docs/spec/decoy.md §1): ignored on a mix")
 	}
 
 	p.workers, err = cryptoworker.Start(cryptoworker.Config{
@@ -172,6 +184,9 @@ func (m *Mixd) startPipeline(g sphinx.Geometry) (p *pipeline, err error) {
 	if err != nil {
 		return p, err
 	}
+	if p.decoy != nil {
+		p.decoy.Start() // last: everything its packets and replies pass through runs
+	}
 	for _, ln := range m.lns {
 		p.serving.Add(1)
 		go func() {
@@ -194,6 +209,11 @@ func (p *pipeline) close(log *logging.Logger) {
 	}
 	if p.workers != nil {
 		p.workers.Close() // queued packets go to the scheduler or the Provider
+	}
+	if p.decoy != nil {
+		// No worker consumes replies any more; no new loops either, while
+		// the scheduler still takes them.
+		p.decoy.Close()
 	}
 	if p.provider != nil {
 		// The Provider's workers finish what is queued; their SURB-ACKs

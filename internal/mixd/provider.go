@@ -12,6 +12,7 @@ import (
 	"github.com/splitmix/splitmix/internal/keys"
 	"github.com/splitmix/splitmix/internal/link"
 	"github.com/splitmix/splitmix/internal/mixd/clientlink"
+	"github.com/splitmix/splitmix/internal/mixd/decoy"
 	"github.com/splitmix/splitmix/internal/mixd/incoming"
 	"github.com/splitmix/splitmix/internal/mixd/route"
 	"github.com/splitmix/splitmix/internal/mixd/scheduler"
@@ -97,6 +98,37 @@ func (p *pipeline) sendFromProvider(o provider.Outgoing, table *route.Table) boo
 	copy(buf, o.Packet)
 	p.pool.SetNextHop(buf, &o.NextHop)
 	return p.sched.Push(scheduler.Item{DispatchAt: o.DispatchAt.UnixNano(), Payload: buf}) == nil
+}
+
+// newDecoys builds the Provider's decoy loops (Debug.SendDecoyTraffic,
+// docs/spec/decoy.md). This Provider builds each loop itself, so it does
+// not unwrap hop 0 (§3.2): the packet enters the scheduler for its mix of
+// Layers[0], due after hop 0's delay, the way SURB-ACKs and Kaetzchen
+// replies do.
+func (m *Mixd) newDecoys(p *pipeline, sph *sphinx.Sphinx) (*decoy.Loops, error) {
+	return decoy.New(decoy.Config{
+		Sphinx:   sph,
+		Self:     m.self,
+		Document: m.currentDocument,
+		Send: func(pkt []byte, firstHop keys.NodeID, at time.Time) bool {
+			return p.sendFromProvider(provider.Outgoing{Packet: pkt, NextHop: firstHop, DispatchAt: at}, m.table)
+		},
+		Slack: m.cfg.Debug.DecoySlackDuration(),
+		Log:   m.log.Named("decoy"),
+	})
+}
+
+// deliverWithDecoys is the crypto workers' Deliver on a Provider that
+// sends decoy loops: a loop's reply is consumed by loops (docs/spec/decoy.md
+// §5) before the Provider could take it for a user's SURB reply;
+// everything else goes to the Provider.
+func deliverWithDecoys(loops *decoy.Loops, prov *provider.Provider) func(*sphinx.UnwrapResult, time.Time) bool {
+	return func(res *sphinx.UnwrapResult, received time.Time) bool {
+		if loops.Consume(res, received) {
+			return true
+		}
+		return prov.Deliver(res, received)
+	}
 }
 
 // authorizeLink is the responder's policy for incoming links (see

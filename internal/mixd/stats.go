@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/splitmix/splitmix/internal/management"
+	"github.com/splitmix/splitmix/internal/mixd/decoy"
 	"github.com/splitmix/splitmix/internal/mixd/drops"
 	"github.com/splitmix/splitmix/internal/provider"
 )
@@ -34,6 +36,7 @@ func (m *Mixd) stats(context.Context) management.Stats {
 			providerSections(sec, st.Add("provider_drops"), p.provider.Stats())
 		}
 	}
+	decoySection(st.Add("decoy"), p)
 	return st
 }
 
@@ -188,4 +191,33 @@ func residentBytes() uint64 {
 		return kb * 1024
 	}
 	return 0
+}
+
+// decoySection shows the Provider's decoy loops (docs/spec/decoy.md §6).
+// Every node lists every key, zero where no loops run, so that a reader
+// (and the soak test) finds each key.
+func decoySection(sec *management.StatsSection, p *pipeline) {
+	var s decoy.Stats
+	enabled := p != nil && p.decoy != nil
+	if enabled {
+		s = p.decoy.Stats()
+	}
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	sec.Set("enabled", strconv.FormatBool(enabled)).
+		Set("sent", u64(s.Sent)).
+		Set("returned", u64(s.Returned)).
+		Set("lost", u64(s.Lost)).
+		Set("outstanding", strconv.Itoa(s.Outstanding)).
+		Set("bad_reply", u64(s.BadReply)).
+		Set("unmatched", u64(s.Unmatched)).
+		Set("no_document", u64(s.NoDocument)).
+		Set("no_echo", u64(s.NoEcho)).
+		Set("no_route", u64(s.NoRoute)).
+		Set("table_full", u64(s.TableFull)).
+		Set("send_refused", u64(s.SendRefused)).
+		Set("build_failed", u64(s.BuildFailed)).
+		Set("rtt_last_ms", ms(s.RTTLast)).
+		Set("rtt_mean_ms", ms(s.RTTMean)).
+		Set("rtt_max_ms", ms(s.RTTMax)).
+		Set("mean_interval_ms", ms(s.MeanInterval))
 }
