@@ -17,5 +17,14 @@
 // with a refused caller, a rate-limited client and a client with the wrong
 // key.
 //
+// TestSoak runs that network (with the Providers' decoy loops on) under a
+// steady load for -soak.duration (2 minutes by default), SIGKILLs and
+// restarts a mix and restarts the authority while the load runs and epochs
+// change, then, in a quiet phase, checks that every acknowledged message
+// was retrieved exactly once, that every packet each node took in is
+// forwarded, delivered, dropped for a counted reason or still queued, and
+// that each mixd's goroutines and heap come back to their baseline.
+//
 // Run with: go test -race ./internal/integration/
+// A long soak: go test -race -run TestSoak -timeout 40m ./internal/integration -soak.duration=30m
 package integration

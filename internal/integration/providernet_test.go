@@ -25,6 +25,7 @@ import (
 	"github.com/splitmix/splitmix/internal/epochtime"
 	"github.com/splitmix/splitmix/internal/keys"
 	"github.com/splitmix/splitmix/internal/keys/memkey"
+	"github.com/splitmix/splitmix/internal/logging"
 	"github.com/splitmix/splitmix/internal/management"
 	"github.com/splitmix/splitmix/internal/pki"
 )
@@ -89,6 +90,12 @@ func (nd *pnNode) spooldSocket() string {
 	return filepath.Join(nd.dir, "run", "spoold.sock")
 }
 
+// pnOptions vary the Provider network.
+type pnOptions struct {
+	// decoys sets Debug.SendDecoyTraffic on both Providers.
+	decoys bool
+}
+
 // pnet is a running Provider network.
 type pnet struct {
 	// root is the test that owns the processes: one restarted in a
@@ -101,6 +108,7 @@ type pnet struct {
 	dirauth   *proc
 	mixes     []*pnNode
 	providers []*pnNode // providers[0] = "provider-a", providers[1] = "provider-b"
+	opts      pnOptions
 }
 
 // startProviderNet starts the authority, three mixes and two Providers and
@@ -108,8 +116,14 @@ type pnet struct {
 // Providers' management sockets answer.
 func startProviderNet(t *testing.T) *pnet {
 	t.Helper()
+	return startProviderNetWith(t, pnOptions{})
+}
+
+// startProviderNetWith is startProviderNet with options.
+func startProviderNetWith(t *testing.T, opts pnOptions) *pnet {
+	t.Helper()
 	buildProviderTools(t)
-	pn := &pnet{root: t, dir: shortTempDir(t)}
+	pn := &pnet{root: t, dir: shortTempDir(t), opts: opts}
 	var err error
 	if pn.clock, err = epochtime.New(pnPeriod); err != nil {
 		t.Fatal(err)
@@ -261,10 +275,11 @@ func (pn *pnet) nodeConfig(nd *pnNode) string {
   KaetzchenDelay = 2000
   SchedulerSlack = 500
   SendSlack = 500
+  SendDecoyTraffic = %v
 
 [Privsep]
   EpochPeriod = "%s"
-`, nd.name, nd.port, nd.dir, nd.provider, pn.authAddr, pn.authPub.String(), pnPeriod)
+`, nd.name, nd.port, nd.dir, nd.provider, pn.authAddr, pn.authPub.String(), nd.provider && pn.opts.decoys, pnPeriod)
 	if nd.provider {
 		b.WriteString(`
 [Provider]
@@ -485,6 +500,13 @@ func (pn *pnet) stats(t *testing.T, nd *pnNode) pnStats {
 // period, which is not this network's.
 func (pn *pnet) newClient(t *testing.T, nd *pnNode, user string, key keys.LinkPrivateKey) *client.Client {
 	t.Helper()
+	return pn.newClientLog(t, nd, user, key, nil)
+}
+
+// newClientLog is newClient with the client's log going to log (nil
+// discards it).
+func (pn *pnet) newClientLog(t *testing.T, nd *pnNode, user string, key keys.LinkPrivateKey, log *logging.Logger) *client.Client {
+	t.Helper()
 	var signed []byte
 	eventually(t, 2*pnPeriod, "the current document", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -498,7 +520,7 @@ func (pn *pnet) newClient(t *testing.T, nd *pnNode, user string, key keys.LinkPr
 		User: user, LinkKey: key, Provider: nd.name,
 		AuthorityAddress: pn.authAddr, AuthorityKey: pn.authPub, Document: signed,
 		PollInterval: 200 * time.Millisecond, HandshakeTimeout: 5 * time.Second,
-		SURBMargin: 30 * time.Second,
+		SURBMargin: 30 * time.Second, Log: log,
 	})
 	if err != nil {
 		t.Fatal(err)
