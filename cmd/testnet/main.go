@@ -193,10 +193,19 @@ func printHowTo(w io.Writer, m *testnet.Manifest) {
 	if len(prov) > 0 {
 		fmt.Fprintf(w, "  %s/mixctl -f %s stats\n", m.BinDir, prov[0].Config)
 	}
-	if len(m.Users) > 0 {
-		u := m.Users[0]
-		fmt.Fprintf(w, "  %s/mixclient -authority %s -authority-key %s -epoch-period %v -provider %s -user %s -key %s ping %s +echo\n",
-			m.BinDir, m.Authority.Address, m.Authority.PublicKey, time.Duration(m.EpochPeriod), u.Provider, u.Name, u.KeyFile, u.Provider)
+	var spare []testnet.User
+	for _, u := range m.Users {
+		if u.Spare {
+			spare = append(spare, u)
+		}
+	}
+	if len(spare) > 0 {
+		u, to := spare[0], spare[len(spare)-1]
+		client := fmt.Sprintf("%s/mixclient -authority %s -authority-key %s -epoch-period %v",
+			m.BinDir, m.Authority.Address, m.Authority.PublicKey, time.Duration(m.EpochPeriod))
+		fmt.Fprintf(w, "  %s -provider %s -user %s -key %s ping %s +echo\n", client, u.Provider, u.Name, u.KeyFile, to.Provider)
+		fmt.Fprintf(w, "  %s -provider %s -user %s -key %s send -ack %s@%s hello\n", client, u.Provider, u.Name, u.KeyFile, to.Name, to.Provider)
+		fmt.Fprintf(w, "  %s -provider %s -user %s -key %s recv\n", client, to.Provider, to.Name, to.KeyFile)
 	}
 }
 

@@ -26,7 +26,8 @@
 // The default shape is three layers of two mixes (mix-1 ... mix-6; the
 // authority assigns the layers) and two Providers (provider-a,
 // provider-b) with two users each (alice and carol on provider-a, bob and
-// dave on provider-b). Every daemon runs as the calling user, in its own
+// dave on provider-b), plus a spare user per Provider (you-a, you-b) that
+// the traffic leaves alone, for an operator's mixclient. Every daemon runs as the calling user, in its own
 // process group (a Ctrl-C reaches the testnet only, which stops the daemons
 // in order) and with a parent-death signal of SIGTERM.
 //

@@ -27,10 +27,10 @@ func TestShapeNamesNodesAndUsers(t *testing.T) {
 	if len(s.Mixes) != 6 || s.Mixes[0] != "mix-1" || len(s.Providers) != 2 || s.Providers[1] != "provider-b" {
 		t.Fatalf("shape %+v", s)
 	}
-	if got := strings.Join(s.Users["provider-a"], ","); got != "alice,carol" {
+	if got := strings.Join(s.Users["provider-a"], ","); got != "alice,carol,you-a" {
 		t.Fatalf("provider-a's users %q", got)
 	}
-	if got := strings.Join(s.Users["provider-b"], ","); got != "bob,dave" {
+	if got := strings.Join(s.Users["provider-b"], ","); got != "bob,dave,you-b" {
 		t.Fatalf("provider-b's users %q", got)
 	}
 	o2 := o

@@ -67,6 +67,10 @@ type User struct {
 	// KeyFile holds the user's link key seed as `mixclient genkey` writes
 	// it (hex).
 	KeyFile string `json:"key_file"`
+	// Spare marks the user testnet's traffic leaves alone: one per
+	// Provider, for an operator's mixclient (its spool is not drained by
+	// anyone else).
+	Spare bool `json:"spare,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s").

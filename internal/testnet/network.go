@@ -256,7 +256,7 @@ func (n *Network) manifest(doc *pki.Document) *Manifest {
 	m.Nodes = append(mixes, providers...)
 	for _, p := range n.lay.shape.Providers {
 		for _, u := range n.lay.shape.Users[p] {
-			m.Users = append(m.Users, User{Name: u, Provider: p, KeyFile: userKeyPath(n.opts.Dir, u)})
+			m.Users = append(m.Users, User{Name: u, Provider: p, KeyFile: userKeyPath(n.opts.Dir, u), Spare: isSpareUser(p, u)})
 		}
 	}
 	return m

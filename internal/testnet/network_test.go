@@ -49,8 +49,8 @@ func TestNetworkRunsTrafficAndRestartsInPlace(t *testing.T) {
 	}
 	defer n.Close()
 	m := n.Manifest()
-	if len(m.Nodes) != 5 || len(m.Users) != 2 {
-		t.Fatalf("manifest: %d nodes, %d users; want 5 and 2", len(m.Nodes), len(m.Users))
+	if len(m.Nodes) != 5 || len(m.Users) != 4 {
+		t.Fatalf("manifest: %d nodes, %d users; want 5 and 4 (one traffic user and one spare per Provider)", len(m.Nodes), len(m.Users))
 	}
 	for i, nd := range m.Nodes[:3] {
 		if nd.Provider || nd.Layer != i {

@@ -90,7 +90,11 @@ func (n *Network) generate(ctx context.Context, st *state) error {
 
 func (n *Network) generateKeys(ctx context.Context, st *state) error {
 	dir := n.opts.Dir
-	n.progress("generating keys for the authority, %d nodes and %d users", len(n.lay.shape.nodes()), len(n.lay.shape.Users)*n.opts.UsersPerProvider)
+	users := 0
+	for _, us := range n.lay.shape.Users {
+		users += len(us)
+	}
+	n.progress("generating keys for the authority, %d nodes and %d users", len(n.lay.shape.nodes()), users)
 	if err := os.MkdirAll(filepath.Join(dir, authDirName), 0o700); err != nil {
 		return fmt.Errorf("testnet: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // shape is what decides whether an existing directory's keys can be reused:
@@ -55,8 +56,24 @@ func shapeOf(o *Options) shape {
 		p := s.Providers[k%o.Providers]
 		s.Users[p] = append(s.Users[p], userName(k))
 	}
+	if !o.NoUsers {
+		for _, p := range s.Providers {
+			s.Users[p] = append(s.Users[p], spareUserName(p))
+		}
+	}
 	return s
 }
+
+// spareUserName is the user testnet makes on Provider p for the person at
+// the keyboard (you-a on provider-a, ...): the traffic never uses it, so
+// its spool is left for mixclient to retrieve, where a traffic user's
+// replies would be taken by the traffic's own retrieval loop.
+func spareUserName(p string) string {
+	return "you-" + strings.TrimPrefix(p, "provider-")
+}
+
+// isSpareUser reports whether user on Provider p is p's spare user.
+func isSpareUser(p, user string) bool { return user == spareUserName(p) }
 
 // nodes lists every node name, mixes first: the order of ports and of start.
 func (s *shape) nodes() []string { return append(slices.Clone(s.Mixes), s.Providers...) }

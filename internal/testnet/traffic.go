@@ -90,6 +90,9 @@ func StartTraffic(ctx context.Context, n *Network, o TrafficOptions) (*Traffic, 
 	providers := n.lay.shape.Providers
 	t := &Traffic{}
 	for _, u := range n.man.Users {
+		if u.Spare {
+			continue
+		}
 		tu := &trafficUser{name: u.Name, provider: u.Provider}
 		t.users = append(t.users, tu)
 		byProvider[u.Provider] = append(byProvider[u.Provider], tu)
