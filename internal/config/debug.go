@@ -44,6 +44,9 @@ const (
 	// DefaultReauthInterval (ms): how often links re-authenticate peers.
 	DefaultReauthInterval = 30000
 
+	// MaxIncomingConnections bounds Debug.MaxIncomingConnections.
+	MaxIncomingConnections = 1 << 20
+
 	// MinSchedulerSlack and MinSendSlack (ms): smaller values are raised
 	// to these (with a warning): below them ordinary timer jitter drops
 	// packets.
@@ -101,6 +104,11 @@ type Debug struct {
 	DisableRateLimit bool
 	// GenerateOnly: generate the long-term keys and exit (like -g).
 	GenerateOnly bool
+	// MaxIncomingConnections bounds mixd's incoming connections (peers
+	// and, on a Provider, clients); beyond it a connection is closed before
+	// its handshake and counted. Not in the spec. 0 (the default) derives
+	// it at startup from the file descriptor limit (see mixd).
+	MaxIncomingConnections int
 }
 
 func ms(v int) time.Duration { return time.Duration(v) * time.Millisecond }
@@ -150,6 +158,7 @@ func convertDebug(ck *checker, d Debug, queueSizeSet bool) Debug {
 	positive(ck, "Debug.NumProviderWorkers", &d.NumProviderWorkers, DefaultNumProviderWorkers, MaxWorkers, "")
 	positive(ck, "Debug.NumKaetzchenWorkers", &d.NumKaetzchenWorkers, DefaultNumKaetzchenWorkers, MaxWorkers, "")
 	positive(ck, "Debug.SchedulerMaxBurst", &d.SchedulerMaxBurst, DefaultSchedulerMaxBurst, MaxSchedulerMaxBurst, "")
+	positive(ck, "Debug.MaxIncomingConnections", &d.MaxIncomingConnections, 0, MaxIncomingConnections, "")
 
 	switch {
 	case !queueSizeSet:

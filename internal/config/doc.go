@@ -96,6 +96,9 @@
 //   - SendDecoyTraffic: default false.
 //   - DisableRateLimit: default false; true draws a warning.
 //   - GenerateOnly: generate the long-term keys and exit, like -g.
+//   - MaxIncomingConnections (not in the spec): mixd's bound on incoming
+//     connections, peers and clients. Default 0: the open-file limit
+//     less a reserve for links, sockets and files, at most 65536.
 //
 // [Provider]: only with Server.IsProvider = true (on a mix it is an
 // error); every key has a default, so a Provider may omit the section,

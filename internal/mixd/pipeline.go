@@ -43,6 +43,7 @@ type pipeline struct {
 	links     *outgoing.Links
 	workers   *cryptoworker.Workers
 	in        *incoming.Server
+	maxConns  int // the bound on incoming connections (incomingConnLimit)
 	serving   sync.WaitGroup
 	// provider is the Provider (nil on a mix): it delivers what ends here
 	// and sends SURB-ACKs and Kaetzchen replies through the scheduler.
@@ -168,7 +169,10 @@ func (m *Mixd) startPipeline(g sphinx.Geometry) (p *pipeline, err error) {
 		clients := m.clientLinkConfig(p)
 		serveClient = func(sess *link.Session) error { return clientlink.Serve(clients, sess) }
 	}
+	p.maxConns = incomingConnLimit(dbg.MaxIncomingConnections)
+	m.log.Info("incoming connections bounded", "max", p.maxConns)
 	p.in, err = incoming.New(incoming.Config{
+		MaxConns:         p.maxConns,
 		Static:           m.linkKey,
 		Limits:           inLimits,
 		HandshakeTimeout: dbg.HandshakeTimeoutDuration(),

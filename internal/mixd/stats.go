@@ -82,7 +82,8 @@ func (m *Mixd) queueSection(sec *management.StatsSection, p *pipeline) {
 // many incoming links of each kind are up.
 func (m *Mixd) linkSection(sec *management.StatsSection, p *pipeline) {
 	if p == nil {
-		sec.Set("outgoing", "0").Set("outgoing_up", "0").Set("incoming_nodes", "0").Set("client_sessions", "0")
+		sec.Set("outgoing", "0").Set("outgoing_up", "0").Set("incoming_nodes", "0").Set("client_sessions", "0").
+			Set("incoming_max", "0").Set("incoming_refused_full", "0").Set("incoming_refused_busy", "0")
 		return
 	}
 	states := p.links.States()
@@ -102,6 +103,9 @@ func (m *Mixd) linkSection(sec *management.StatsSection, p *pipeline) {
 	}
 	nodes, clients := p.in.Counts()
 	sec.Set("incoming_nodes", strconv.Itoa(nodes)).Set("client_sessions", strconv.Itoa(clients))
+	full, busy := p.in.Refused()
+	sec.Set("incoming_max", strconv.Itoa(p.maxConns)).
+		Set("incoming_refused_full", u64(full)).Set("incoming_refused_busy", u64(busy))
 }
 
 // epochSection shows the clock and the documents mixd routes by.

@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/splitmix/splitmix/internal/keys"
@@ -117,6 +118,10 @@ type Server struct {
 	closed     bool
 	wg         sync.WaitGroup
 	stopReauth chan struct{}
+
+	// refusedFull and refusedBusy count connections closed before their
+	// handshake: past MaxConns, and past MaxHandshakes in progress.
+	refusedFull, refusedBusy atomic.Uint64
 }
 
 // New checks cfg and starts the re-authorisation timer.
@@ -184,6 +189,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		tempDelay = 0
 		if !s.track(conn) {
+			s.refusedFull.Add(1)
 			conn.Close()
 			continue
 		}
@@ -226,7 +232,9 @@ func (s *Server) handle(conn net.Conn) {
 	select {
 	case s.handshakes <- struct{}{}:
 	default:
-		s.cfg.Log.Info("too many handshakes in progress; connection refused", "remote", conn.RemoteAddr().String())
+		// DEBUG only: a client's address identifies a user.
+		s.cfg.Log.Debug("too many handshakes in progress; connection refused", "remote", conn.RemoteAddr().String())
+		s.refusedBusy.Add(1)
 		conn.Close()
 		return
 	}
@@ -354,6 +362,13 @@ func (s *Server) Sessions() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.sessions)
+}
+
+// Refused returns how many connections were closed before their handshake
+// because MaxConns connections were open (full) or MaxHandshakes
+// handshakes were in progress (busy).
+func (s *Server) Refused() (full, busy uint64) {
+	return s.refusedFull.Load(), s.refusedBusy.Load()
 }
 
 // Counts returns the number of established links of each kind.

@@ -189,6 +189,9 @@ func TestRefusedPeerAndConnectionBound(t *testing.T) {
 	if _, err := r.dial(t, r.peer); err == nil {
 		t.Fatal("a connection beyond MaxConns completed a handshake")
 	}
+	if full, busy := r.srv.Refused(); full != 1 || busy != 0 {
+		t.Fatalf("Refused() = %d full, %d busy; want 1, 0", full, busy)
+	}
 	// Revoke the peer: re-authorisation closes its link, and a new
 	// handshake with its key is refused.
 	other, _ := memkey.GenerateLinkKey()
