@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 
@@ -19,52 +18,38 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(daemon.Main(program, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	flags, err := daemon.ParseFlags("dirauth", args, true)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return daemon.ExitCode(err)
-	}
-	// Before any key or file is touched.
-	if err := daemon.Harden(); err != nil {
-		fmt.Fprintf(stderr, "dirauth: %v\n", err)
-		return 1
-	}
-	cfg, err := authority.Load(flags.ConfigPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "dirauth: %v\n", err)
-		return 1
-	}
-	if flags.Generate {
-		k, err := authority.GenerateKeys(cfg.Authority.KeyDir)
-		if err == nil {
-			err = k.PrintPublicKeys(stdout)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "dirauth: %v\n", err)
-			return 1
-		}
-		return 0
-	}
-	if err := serve(cfg); err != nil {
-		fmt.Fprintf(stderr, "dirauth: %v\n", err)
-		return 1
-	}
-	return 0
+var program = daemon.Program[*authority.Config]{
+	Name:     "dirauth",
+	Load:     authority.Load,
+	Generate: generateKeys,
+	Serve:    serve,
 }
 
-func serve(cfg *authority.Config) error {
+// generateKeys makes the authority's keys in its KeyDir and prints the public ones.
+func generateKeys(cfg *authority.Config, stdout io.Writer) error {
+	k, err := authority.GenerateKeys(cfg.Authority.KeyDir)
+	if err != nil {
+		return err
+	}
+	return k.PrintPublicKeys(stdout)
+}
+
+// serve runs the authority. Unlike the node daemons, whose packages open
+// their own logs, the authority gets its logger from here, so the log file
+// is reopened on SIGHUP here too.
+func serve(ctx context.Context, hup <-chan struct{}, cfg *authority.Config) error {
 	backend, err := logging.New(logging.Options{Disable: cfg.Logging.Disable, File: cfg.Logging.File, Level: cfg.Logging.Level})
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
+	// The log reopener below stops before the log is closed.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	log := backend.Logger("dirauth")
-	ctx, hup, stop := daemon.SignalContext(context.Background())
-	defer stop()
 	a, err := authority.New(cfg, log)
 	if err != nil {
 		return err

@@ -8,9 +8,6 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"io"
 	"os"
 
 	"github.com/splitmix/splitmix/internal/config"
@@ -19,42 +16,13 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(daemon.Main(program, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	flags, err := daemon.ParseFlags("keyd", args, true)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return daemon.ExitCode(err)
-	}
-	// Before any key or file is touched.
-	if err := daemon.Harden(); err != nil {
-		fmt.Fprintf(stderr, "keyd: %v\n", err)
-		return 1
-	}
-	cfg, err := config.Load(flags.ConfigPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "keyd: %v\n", err)
-		return 1
-	}
-	if flags.Generate || cfg.Debug.GenerateOnly {
-		if err := keyd.Generate(cfg, stdout); err != nil {
-			fmt.Fprintf(stderr, "keyd: %v\n", err)
-			return 1
-		}
-		return 0
-	}
-	ctx, hup, stop := daemon.SignalContext(context.Background())
-	defer stop()
-	k, err := keyd.New(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "keyd: %v\n", err)
-		return 1
-	}
-	if err := k.Run(ctx, hup); err != nil {
-		fmt.Fprintf(stderr, "keyd: %v\n", err)
-		return 1
-	}
-	return 0
+var program = daemon.Program[*config.Config]{
+	Name:         "keyd",
+	Load:         config.Load,
+	Generate:     keyd.Generate,
+	GenerateOnly: func(cfg *config.Config) bool { return cfg.Debug.GenerateOnly },
+	Serve:        daemon.ServeNew(keyd.New),
 }

@@ -7,9 +7,6 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"io"
 	"os"
 
 	"github.com/splitmix/splitmix/internal/config"
@@ -18,35 +15,11 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(daemon.Main(program, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stderr io.Writer) int {
-	flags, err := daemon.ParseFlags("spoold", args, false)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return daemon.ExitCode(err)
-	}
-	// Before any file is touched.
-	if err := daemon.Harden(); err != nil {
-		fmt.Fprintf(stderr, "spoold: %v\n", err)
-		return 1
-	}
-	cfg, err := config.Load(flags.ConfigPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "spoold: %v\n", err)
-		return 1
-	}
-	ctx, hup, stop := daemon.SignalContext(context.Background())
-	defer stop()
-	sd, err := spoold.New(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "spoold: %v\n", err)
-		return 1
-	}
-	if err := sd.Run(ctx, hup); err != nil {
-		fmt.Fprintf(stderr, "spoold: %v\n", err)
-		return 1
-	}
-	return 0
+var program = daemon.Program[*config.Config]{
+	Name:  "spoold",
+	Load:  config.Load,
+	Serve: daemon.ServeNew(spoold.New),
 }

@@ -4,15 +4,18 @@
 //
 // # The contract
 //
-// A daemon's main does, in this order:
+// Main is that skeleton; a daemon's main.go gives it a Program (name, config loader, optional key
+// generation, Serve) and exits with its status. Main and Serve together do, in this order:
 //
 //	flags, err := daemon.ParseFlags("keyd", os.Args[1:], true) // -f FILE [-g]; -h prints usage
 //	if err != nil { fmt.Fprintln(os.Stderr, err); os.Exit(daemon.ExitCode(err)) }
 //	if err := daemon.Harden(); err != nil { ... }            // umask 0077, not dumpable, no cores
-//	cfg, err := config.Load(flags.ConfigPath)
-//	backend, err := logging.New(logging.Options{Disable: cfg.Logging.Disable, File: cfg.Logging.File, Level: cfg.Logging.Level})
+//	cfg, err := config.Load(flags.ConfigPath)                // Program.Load
+//	if flags.Generate { ... generate the keys, exit ... }   // Program.Generate
 //	ctx, hup, stop := daemon.SignalContext(context.Background())
 //	defer stop()
+//	// From here on, Program.Serve(ctx, hup, cfg):
+//	backend, err := logging.New(logging.Options{Disable: cfg.Logging.Disable, File: cfg.Logging.File, Level: cfg.Logging.Level})
 //	ln, err := daemon.ListenUnix(cfg.Privsep.KeydSocket, 0o660, gid) // activated or bound
 //	... construct the daemon, serve ln ...
 //	daemon.NotifyReady(); daemon.Watchdog(ctx)

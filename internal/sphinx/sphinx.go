@@ -69,7 +69,7 @@ func (s *Sphinx) newHeader(rng io.Reader, hdr []byte, path []PathHop, terminal *
 			hk[i].wipe()
 		}
 	}()
-	x25519(&alphas[0], &x, &basePoint)
+	alphas[0] = PublicKey(&x)
 	for i := range n {
 		var secret [32]byte
 		x25519(&secret, &x, &path[i].PublicKey)
