@@ -2,6 +2,7 @@ package link
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +25,7 @@ type Session struct {
 	limits       Limits
 	maxRecord    int // longest body record accepted: Cmax + tag
 	baseBuffer   int // buffer size that fits every fixed-length command's frame
+	readBuffer   int // read buffer size: two such frames
 	peerStatic   *keys.LinkPublicKey
 	peerAuthBlob []byte
 	clockSkew    time.Duration
@@ -31,14 +33,19 @@ type Session struct {
 	wmu  sync.Mutex
 	tx   *cipherState
 	wbuf []byte
+	bbuf []byte // SendBatch's buffer, kept up to maxBatchBuffer
 	werr error
 
-	rmu  sync.Mutex
-	rx   *cipherState
-	rhdr [frameHeaderLength]byte
-	rbuf []byte
-	rerr error
-	cmds commandSet
+	rmu sync.Mutex
+	rx  *cipherState
+	// rbuf holds what was read from conn: rbuf[rpos:rend] is not yet
+	// consumed. Reading ahead into it, rather than exactly one header
+	// and then one body, lets one read(2) bring a whole frame, often
+	// more than one, under load.
+	rbuf       []byte
+	rpos, rend int
+	rerr       error
+	cmds       commandSet
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -52,6 +59,7 @@ func newSession(conn net.Conn, sendKey, recvKey [keyLen]byte, limits Limits) *Se
 		limits:     limits,
 		maxRecord:  limits.maxCommand() + tagLen,
 		baseBuffer: frameHeaderLength + limits.fixedCommand() + tagLen,
+		readBuffer: 2 * (frameHeaderLength + limits.fixedCommand() + tagLen),
 		tx:         newCipherState(sendKey),
 		rx:         newCipherState(recvKey),
 	}
@@ -121,19 +129,88 @@ func (s *Session) send(cmd Command, n int) error {
 	if cap(buf) < need {
 		buf = make([]byte, need) // only commands above the fixed sizes get here
 	}
-	binary.BigEndian.PutUint32(buf[:4], uint32(n+tagLen))
-	if _, err := s.tx.seal(buf[:0], buf[:4]); err != nil {
-		return err
-	}
-	body := appendValid(buf[frameHeaderLength:frameHeaderLength], cmd, &s.limits)
-	sealed, err := s.tx.seal(body[:0], body)
+	frame, err := s.appendFrame(buf[:0], cmd, n)
 	if err != nil {
 		return err
 	}
-	if _, err := s.conn.Write(buf[:frameHeaderLength+len(sealed)]); err != nil {
+	if _, err := s.conn.Write(frame); err != nil {
 		return fmt.Errorf("link: writing frame: %w", err)
 	}
 	return nil
+}
+
+// maxBatchBuffer is the largest batch buffer a session keeps between
+// SendBatch calls; larger batches get a buffer of their own.
+const maxBatchBuffer = 256 << 10
+
+// SendBatch seals each of cmds in a frame of its own, as Send does, and
+// writes all the frames with one write: under load, one system call (and
+// one wake-up of the peer's reader) for many packets. A command that does
+// not fit the limits is refused with ErrBadCommand before anything is
+// sealed, and the session stays usable; any other error is final, and the
+// peer may then have received none, some or all of the frames.
+func (s *Session) SendBatch(cmds []Command) error {
+	total := 0
+	for _, cmd := range cmds {
+		n, err := encodedLength(cmd, &s.limits)
+		if err != nil {
+			return err
+		}
+		total += frameHeaderLength + n + tagLen
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if s.werr != nil {
+		return s.werr
+	}
+	if err := s.sendBatch(cmds, total); err != nil {
+		if s.closed.Load() {
+			err = ErrClosed
+		}
+		s.werr = err
+		s.tx.wipe()
+		return err
+	}
+	return nil
+}
+
+func (s *Session) sendBatch(cmds []Command, total int) error {
+	buf := s.bbuf
+	if cap(buf) < total {
+		buf = make([]byte, 0, total)
+		if total <= maxBatchBuffer {
+			s.bbuf = buf
+		}
+	}
+	buf = buf[:0]
+	for _, cmd := range cmds {
+		n, _ := encodedLength(cmd, &s.limits) // checked by SendBatch
+		var err error
+		if buf, err = s.appendFrame(buf, cmd, n); err != nil {
+			return err
+		}
+	}
+	if _, err := s.conn.Write(buf); err != nil {
+		return fmt.Errorf("link: writing frames: %w", err)
+	}
+	return nil
+}
+
+// appendFrame appends the sealed frame of cmd, whose encoding is n bytes
+// long, to buf (§5.2). It allocates nothing when buf has room for it.
+func (s *Session) appendFrame(buf []byte, cmd Command, n int) ([]byte, error) {
+	start := len(buf)
+	buf = binary.BigEndian.AppendUint32(buf, uint32(n+tagLen))
+	buf, err := s.tx.seal(buf[:start], buf[start:start+4])
+	if err != nil {
+		return nil, err
+	}
+	bodyStart := len(buf)
+	buf = appendValid(buf, cmd, &s.limits)
+	return s.tx.seal(buf[:bodyStart], buf[bodyStart:])
 }
 
 // Recv reads, opens and decodes the next frame (§5.2, §6). The returned
@@ -163,13 +240,18 @@ func (s *Session) Recv() (Command, error) {
 }
 
 func (s *Session) recv() (Command, error) {
-	if s.rbuf == nil || cap(s.rbuf) > s.baseBuffer {
-		s.rbuf = make([]byte, s.baseBuffer) // first use, or let a large frame's buffer go
+	if s.rbuf == nil || (cap(s.rbuf) > s.readBuffer && s.rend-s.rpos <= s.readBuffer) {
+		// First use, or let a large frame's buffer go.
+		buf := make([]byte, s.readBuffer)
+		s.rend = copy(buf, s.rbuf[s.rpos:s.rend])
+		s.rbuf, s.rpos = buf, 0
 	}
-	if _, err := io.ReadFull(s.conn, s.rhdr[:]); err != nil {
+	if err := s.fill(frameHeaderLength); err != nil {
 		return nil, fmt.Errorf("link: reading frame header: %w", err)
 	}
-	hdr, err := s.rx.open(s.rhdr[:0], s.rhdr[:])
+	sealedHdr := s.rbuf[s.rpos : s.rpos+frameHeaderLength]
+	s.rpos += frameHeaderLength
+	hdr, err := s.rx.open(sealedHdr[:0], sealedHdr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: header", err)
 	}
@@ -180,21 +262,45 @@ func (s *Session) recv() (Command, error) {
 	if length < 1+tagLen {
 		return nil, fmt.Errorf("%w: %d-byte body", ErrBadFrame, length)
 	}
-	if int64(cap(s.rbuf)) < length {
-		s.rbuf = make([]byte, length)
-	}
-	body := s.rbuf[:length]
-	if _, err := io.ReadFull(s.conn, body); err != nil {
-		if err == io.EOF {
+	if err := s.fill(int(length)); err != nil {
+		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, fmt.Errorf("link: reading frame body: %w", err)
 	}
+	body := s.rbuf[s.rpos : s.rpos+int(length)]
+	s.rpos += int(length)
 	plain, err := s.rx.open(body[:0], body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: body", err)
 	}
 	return decodeCommand(plain, &s.limits, &s.cmds)
+}
+
+// fill reads until rbuf holds at least n unconsumed bytes, moving them to
+// the front first (the previous command, which may alias them, is no
+// longer valid) and growing rbuf if n does not fit. It returns io.EOF only
+// if the stream ended with no unconsumed byte, io.ErrUnexpectedEOF if it
+// ended inside a frame.
+func (s *Session) fill(n int) error {
+	have := s.rend - s.rpos
+	if have >= n {
+		return nil
+	}
+	if s.rpos+n > len(s.rbuf) {
+		buf := s.rbuf
+		if n > len(buf) {
+			buf = make([]byte, n) // only frames above the fixed sizes get here
+		}
+		copy(buf, s.rbuf[s.rpos:s.rend])
+		s.rbuf, s.rpos, s.rend = buf, 0, have
+	}
+	got, err := io.ReadAtLeast(s.conn, s.rbuf[s.rend:], n-have)
+	s.rend += got
+	if err != nil && have > 0 && errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // Close closes the connection. Blocked Send and Recv calls return

@@ -338,8 +338,8 @@ func TestLargeFrameGrowsAndShrinks(t *testing.T) {
 	if _, err := resp.Recv(); err != nil {
 		t.Fatal(err)
 	}
-	if cap(resp.rbuf) != resp.baseBuffer {
-		t.Errorf("read buffer kept %d bytes after a large frame, want %d", cap(resp.rbuf), resp.baseBuffer)
+	if cap(resp.rbuf) != resp.readBuffer {
+		t.Errorf("read buffer kept %d bytes after a large frame, want %d", cap(resp.rbuf), resp.readBuffer)
 	}
 	if cap(ini.wbuf) != ini.baseBuffer {
 		t.Errorf("write buffer is %d bytes after a large frame, want %d", cap(ini.wbuf), ini.baseBuffer)

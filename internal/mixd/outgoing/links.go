@@ -332,14 +332,20 @@ func (l *Links) connect(ctx context.Context, peer *route.Peer) (*link.Session, e
 	return nil, errors.Join(errs...)
 }
 
+// maxBatch is the most packets serve writes with one system call: what
+// queued up while it was writing the previous batch, so that under load a
+// link costs one write (and one wake-up of the peer) per batch rather than
+// per packet. Batching never waits for packets to accumulate.
+const maxBatch = 16
+
 // serve writes queued packets to s until the link fails or ctx ends.
 func (l *Links) serve(ctx context.Context, p *peerLink, s *link.Session) error {
 	defer s.Close()
 	readerDone := make(chan error, 1)
 	go func() { readerDone <- drain(s) }()
 	writeTimeout := max(minWriteTimeout, 10*l.cfg.SendSlack)
-	slack := int64(l.cfg.SendSlack)
-	var cmd link.SendPacket
+	var b batch
+	b.init(l.cfg.Limits.PacketLength)
 	for {
 		select {
 		case <-ctx.Done():
@@ -350,20 +356,73 @@ func (l *Links) serve(ctx context.Context, p *peerLink, s *link.Session) error {
 			return err
 		case e := <-p.queue:
 			now := time.Now()
-			if now.UnixNano()-e.at > slack {
-				l.drop(e.buf, drops.SendTooLate)
+			b.reset()
+			l.add(&b, e, now)
+		more:
+			for b.n < maxBatch {
+				select {
+				case e := <-p.queue:
+					l.add(&b, e, now)
+				default:
+					break more
+				}
+			}
+			if b.n == 0 {
 				continue
 			}
-			cmd.Packet = e.buf[:l.cfg.Limits.PacketLength]
 			_ = s.SetWriteDeadline(now.Add(writeTimeout))
-			if err := s.Send(&cmd); err != nil {
-				l.drop(e.buf, drops.LinkDown)
+			if err := s.SendBatch(b.cmds[:b.n]); err != nil {
+				for _, buf := range b.bufs[:b.n] {
+					l.drop(buf, drops.LinkDown)
+				}
+				b.reset()
 				return err
 			}
-			l.cfg.Drops.Forwarded()
-			l.cfg.Pool.Put(e.buf)
+			for _, buf := range b.bufs[:b.n] {
+				l.cfg.Drops.Forwarded()
+				l.cfg.Pool.Put(buf)
+			}
+			b.reset()
 		}
 	}
+}
+
+// batch is the packets of one write; its arrays are reused, so a batch
+// allocates nothing.
+type batch struct {
+	n    int
+	pkts [maxBatch]link.SendPacket
+	cmds [maxBatch]link.Command // cmds[i] is &pkts[i]
+	bufs [maxBatch][]byte       // the pool buffers the packets are in
+	plen int
+}
+
+func (b *batch) init(packetLength int) {
+	b.plen = packetLength
+	for i := range b.pkts {
+		b.cmds[i] = &b.pkts[i]
+	}
+}
+
+// reset forgets the batch's packets (not their buffers: they have been
+// returned to the pool or dropped).
+func (b *batch) reset() {
+	for i := range b.n {
+		b.pkts[i].Packet, b.bufs[i] = nil, nil
+	}
+	b.n = 0
+}
+
+// add puts e in the batch, unless it waited in the queue longer than
+// SendSlack: then it is dropped (drops.SendTooLate).
+func (l *Links) add(b *batch, e entry, now time.Time) {
+	if now.UnixNano()-e.at > int64(l.cfg.SendSlack) {
+		l.drop(e.buf, drops.SendTooLate)
+		return
+	}
+	b.pkts[b.n].Packet = e.buf[:b.plen]
+	b.bufs[b.n] = e.buf
+	b.n++
 }
 
 // drain reads what the peer sends on our outgoing link: nothing but NoOp is
