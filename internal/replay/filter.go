@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -42,13 +41,25 @@ func (r Result) String() string {
 }
 
 // DefaultSyncInterval is how often a filter msyncs its file: the window of
-// accepted tags a power loss (not a process crash) can forget.
-const DefaultSyncInterval = time.Second
+// accepted tags a power loss or kernel crash (not a process crash) can
+// forget (docs/spec/replay.md §3).
+//
+// Why ten seconds and not one: every writeback, whether by msync or by the
+// kernel's flusher, write-protects the pages it cleans, and at full load
+// nearly every page of the filter is dirtied again within a second, so
+// each sync costs one write fault per page plus the writeback of the whole
+// file. At one second that was 5% of a forwarding mix's CPU
+// (docs/bench/forwarding.md); at ten it is a tenth of that. Ten seconds is
+// also below the kernel's own dirty expiry (vm.dirty_expire_centisecs, 30 s
+// by default), so the window does not depend on the kernel's tunables.
+const DefaultSyncInterval = 10 * time.Second
 
 // Options tune Open.
 type Options struct {
-	// SyncInterval between msyncs; 0 means DefaultSyncInterval, a negative
-	// value disables the periodic msync (Close still syncs).
+	// SyncInterval between msyncs: the power-loss window. 0 means
+	// DefaultSyncInterval, a negative value disables the periodic msync
+	// (Close still syncs; the kernel's flusher still writes dirty pages
+	// back on its own schedule, but nothing bounds the window).
 	SyncInterval time.Duration
 }
 
@@ -64,9 +75,14 @@ type Filter struct {
 	mem    []byte   // the whole mapping
 	words  []uint64 // the bit array, inside mem
 	count  *uint64  // the persisted count, inside mem's header
+	blocks uint64   // len(words) / blockWords
 	locks  [stripes]sync.Mutex
 
 	refused atomic.Uint64
+	syncs   atomic.Uint64 // periodic msyncs that succeeded
+	syncErr atomic.Uint64 // periodic msyncs that failed
+
+	interval time.Duration // resolved SyncInterval
 
 	closeOnce sync.Once
 	closeErr  error
@@ -104,6 +120,7 @@ func OpenWith(path string, params Params, opts Options) (*Filter, error) {
 	if interval == 0 {
 		interval = DefaultSyncInterval
 	}
+	flt.interval = interval
 	flt.stop, flt.done = make(chan struct{}), make(chan struct{})
 	go flt.syncLoop(interval)
 	return flt, nil
@@ -184,6 +201,7 @@ func mapFile(f *os.File, path string, want *Params) (*Filter, error) {
 		file:   f,
 		mem:    mem,
 		words:  unsafe.Slice((*uint64)(unsafe.Pointer(&mem[headerSize])), want.Bits/64),
+		blocks: want.Bits / blockBits,
 		count:  (*uint64)(unsafe.Pointer(&mem[offCount])),
 	}
 	return flt, nil
@@ -206,28 +224,26 @@ func sameParams(got, want *Params) error {
 
 // TestAndSet records tag and reports whether it was new. It is safe for
 // concurrent use and allocates nothing. tag is a Sphinx replay tag (a
-// pseudo-random 32-byte value); its first 16 bytes choose the bit
-// positions.
+// pseudo-random 32-byte value); its bits choose two 512-bit blocks and k/2
+// bit positions in each (docs/spec/replay.md §2), so a call touches two
+// cache lines.
 func (f *Filter) TestAndSet(tag *[32]byte) Result {
-	h1 := binary.LittleEndian.Uint64(tag[0:8])
-	h2 := binary.LittleEndian.Uint64(tag[8:16]) | 1
-	lk := &f.locks[h1%stripes]
+	t := tagWords(tag)
+	a, b := blockOf(t[0]&fieldMask40, f.blocks), blockOf(t[0]>>40|(t[1]&0xffff)<<24, f.blocks)
+	var ma, mb [blockWords]uint64 // the tag's bits in block a and in block b
+	h := f.params.Hashes / blocksPerTag
+	for j := range h {
+		pa, pb := posField(&t, j), posField(&t, h+j)
+		ma[pa/64] |= 1 << (pa % 64)
+		mb[pb/64] |= 1 << (pb % 64)
+	}
+	wa := f.words[a*blockWords : (a+1)*blockWords : (a+1)*blockWords]
+	wb := f.words[b*blockWords : (b+1)*blockWords : (b+1)*blockWords]
+
+	lk := &f.locks[t[3]%stripes]
 	lk.Lock()
 	defer lk.Unlock()
-
-	m, k := f.params.Bits, f.params.Hashes
-	seen := true
-	a, b := h1, h2
-	for i := range k {
-		pos := a % m
-		if atomic.LoadUint64(&f.words[pos/64])&(1<<(pos%64)) == 0 {
-			seen = false
-			break
-		}
-		a += b
-		b += uint64(i)
-	}
-	if seen {
+	if allSet(wa, &ma) && allSet(wb, &mb) {
 		return Replay
 	}
 	for {
@@ -240,13 +256,8 @@ func (f *Filter) TestAndSet(tag *[32]byte) Result {
 			break
 		}
 	}
-	a, b = h1, h2
-	for i := range k {
-		pos := a % m
-		atomic.OrUint64(&f.words[pos/64], 1<<(pos%64))
-		a += b
-		b += uint64(i)
-	}
+	setAll(wa, &ma)
+	setAll(wb, &mb)
 	return Fresh
 }
 
@@ -255,12 +266,27 @@ type Stats struct {
 	Count    uint64 // tags held (persisted)
 	Capacity uint64
 	Refused  uint64 // TestAndSet calls answered Full since Open
+	// Syncs and SyncErrors count the periodic msyncs since Open that
+	// succeeded and that failed (a failure loses only power-loss
+	// durability; the bits stay in the page cache).
+	Syncs      uint64
+	SyncErrors uint64
 }
 
 // Stats returns the counters.
 func (f *Filter) Stats() Stats {
-	return Stats{Count: atomic.LoadUint64(f.count), Capacity: f.params.Capacity, Refused: f.refused.Load()}
+	return Stats{
+		Count:      atomic.LoadUint64(f.count),
+		Capacity:   f.params.Capacity,
+		Refused:    f.refused.Load(),
+		Syncs:      f.syncs.Load(),
+		SyncErrors: f.syncErr.Load(),
+	}
 }
+
+// SyncInterval returns the interval between periodic msyncs (the
+// resolved Options.SyncInterval; negative: none).
+func (f *Filter) SyncInterval() time.Duration { return f.interval }
 
 // Params returns the filter's parameters.
 func (f *Filter) Params() Params { return f.params }
@@ -285,8 +311,13 @@ func (f *Filter) syncLoop(interval time.Duration) {
 			return
 		case <-t.C:
 			// An msync failure (I/O error) loses only power-loss durability;
-			// the bits stay in the page cache. Close reports it.
-			_ = f.Sync()
+			// the bits stay in the page cache. Stats counts it; Close
+			// reports a failure of the final sync.
+			if f.Sync() != nil {
+				f.syncErr.Add(1)
+			} else {
+				f.syncs.Add(1)
+			}
 		}
 	}
 }

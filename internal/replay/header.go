@@ -15,7 +15,10 @@ import (
 // 8-byte aligned for atomic access).
 const (
 	headerSize = 4096
-	magic      = "SPLXRPL1"
+	magic      = "SPLXRPL2" // version 2: the blocked layout
+	// magicV1 is the classic layout (k bits spread over the whole array),
+	// which this version cannot read: its bit positions differ.
+	magicV1 = "SPLXRPL1"
 
 	offCapacity = 8
 	offFPRate   = 16
@@ -51,6 +54,10 @@ func decodeHeader(h []byte) (Params, uint64, error) {
 	var p Params
 	if len(h) < headerSize {
 		return p, 0, fmt.Errorf("%w: %d bytes, want %d", ErrHeader, len(h), headerSize)
+	}
+	if string(h[:len(magicV1)]) == magicV1 {
+		return p, 0, fmt.Errorf("%w: format version 1 (classic Bloom layout, written before the blocked layout of version 2); "+
+			"its bits cannot be read by this version and it is never converted or reset (that would accept its packets again)", ErrHeader)
 	}
 	if string(h[:len(magic)]) != magic {
 		return p, 0, fmt.Errorf("%w: not a replay filter (magic %q)", ErrHeader, h[:len(magic)])

@@ -55,12 +55,20 @@ func TestParamsFor(t *testing.T) {
 	if fp := p.ExpectedFPRate(); fp > 1e-6 {
 		t.Fatalf("expected FP rate %g above 1e-6", fp)
 	}
+	// The blocked layout needs more bits than a classic filter's optimum
+	// (docs/spec/replay.md §2: about 31 bits a tag instead of 28.8).
 	optimum := -float64(p.Capacity) * math.Log(1e-6) / (math.Ln2 * math.Ln2)
-	if float64(p.Bits) < optimum || float64(p.Bits) > optimum*1.01 {
-		t.Fatalf("%d bits, optimum %.0f", p.Bits, optimum)
+	if float64(p.Bits) < optimum || float64(p.Bits) > optimum*1.1 {
+		t.Fatalf("%d bits, classic optimum %.0f", p.Bits, optimum)
 	}
-	if p.Hashes != 20 {
-		t.Fatalf("%d hashes, want 20", p.Hashes)
+	if p.Bits != 223_032_320 || p.Hashes != 18 {
+		t.Fatalf("m=%d k=%d, want docs/spec/replay.md §2's 223 032 320 and 18", p.Bits, p.Hashes)
+	}
+	// One block less must miss the rate: the size is the minimum.
+	q := p
+	q.Bits -= blockBits
+	if q.ExpectedFPRate() <= 1e-6 {
+		t.Fatalf("%d bits would do", q.Bits)
 	}
 	t.Logf("2000 pkt/s for 1 h at 1e-6: n=%d m=%d bits (%.1f MiB) k=%d fp=%.3g", p.Capacity, p.Bits, float64(p.FileSize())/(1<<20), p.Hashes, p.ExpectedFPRate())
 
@@ -69,7 +77,9 @@ func TestParamsFor(t *testing.T) {
 		{Capacity: 10, FPRate: 0, Bits: 512, Hashes: 1},
 		{Capacity: 10, FPRate: 1e-6, Bits: 500, Hashes: 1},
 		{Capacity: 10, FPRate: 1e-6, Bits: 512, Hashes: 0},
-		{Capacity: 1000, FPRate: 1e-6, Bits: 512, Hashes: 20}, // too small for the rate
+		{Capacity: 10, FPRate: 0.5, Bits: 512 * 64, Hashes: 3},   // odd: not k/2 per block
+		{Capacity: 10, FPRate: 1e-6, Bits: 512 * 64, Hashes: 20}, // more than the tag has room for
+		{Capacity: 1000, FPRate: 1e-6, Bits: 512, Hashes: 18},    // too small for the rate
 	} {
 		if err := bad.Validate(); err == nil {
 			t.Errorf("%+v accepted", bad)
