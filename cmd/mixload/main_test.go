@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,59 +12,20 @@ import (
 	"time"
 
 	"github.com/splitmix/splitmix/internal/loadgen"
+	"github.com/splitmix/splitmix/internal/proctest"
 	"github.com/splitmix/splitmix/internal/testnet"
 )
 
 // binDir holds the network's programs and mixload, built once by TestMain.
 var binDir string
 
-func TestMain(m *testing.M) { os.Exit(runTests(m)) }
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "smx-mlbin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := testnet.Build(ctx, dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	root, err := testnet.ModuleRoot(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "mixload"), "./cmd/mixload")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building mixload: %v\n%s", err, out)
-		return 1
-	}
-	binDir = dir
-	return m.Run()
-}
-
-// shortTempDir is a temporary directory with a short path: UNIX socket
-// paths under it must stay below 108 bytes.
-func shortTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "smx-ml-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(b), "\n"))
-	return len(b), nil
+func TestMain(m *testing.M) {
+	os.Exit(proctest.MainWithBinaries(m, &binDir, func(ctx context.Context, dir string) error {
+		if err := testnet.Build(ctx, dir); err != nil {
+			return err
+		}
+		return proctest.Build(ctx, dir, "mixload")
+	}))
 }
 
 // TestLoadThroughNetwork starts a small network (one mix per layer, three
@@ -76,7 +36,7 @@ func TestLoadThroughNetwork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a network of processes")
 	}
-	dir := shortTempDir(t)
+	dir := proctest.ShortTempDir(t)
 	base, err := testnet.FreeBasePort(6)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +49,7 @@ func TestLoadThroughNetwork(t *testing.T) {
 		// Short delays keep the test quick but non-zero, so that the
 		// chosen-delay figures have something to show.
 		Mu: 0.05, MuMaxDelay: 100 * time.Millisecond,
-		Progress: testWriter{t},
+		Progress: proctest.TestWriter{TB: t},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +133,7 @@ func TestLoadThroughNetwork(t *testing.T) {
 // TestUnreachableNetwork: a manifest whose sockets answer nothing is exit
 // status 1 with a message naming the node, and no report.
 func TestUnreachableNetwork(t *testing.T) {
-	dir := shortTempDir(t)
+	dir := proctest.ShortTempDir(t)
 	m := &testnet.Manifest{
 		Dir:         dir,
 		EpochPeriod: testnet.Duration(time.Minute),
@@ -194,7 +154,7 @@ func TestUnreachableNetwork(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	dir := shortTempDir(t)
+	dir := proctest.ShortTempDir(t)
 	for _, args := range [][]string{
 		{"-clients", "x"},
 		{"-net", dir, "extra"},

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -15,33 +14,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splitmix/splitmix/internal/proctest"
 	"github.com/splitmix/splitmix/internal/testnet"
 )
 
 // binDir holds testnet and the programs it runs, built once by TestMain.
 var binDir string
 
-func TestMain(m *testing.M) { os.Exit(runTests(m)) }
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "smx-tncmd-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := testnet.Build(ctx, dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "testnet"), ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building testnet: %v\n%s", err, out)
-		return 1
-	}
-	binDir = dir
-	return m.Run()
+func TestMain(m *testing.M) {
+	os.Exit(proctest.MainWithBinaries(m, &binDir, func(ctx context.Context, dir string) error {
+		if err := testnet.Build(ctx, dir); err != nil {
+			return err
+		}
+		return proctest.Build(ctx, dir, "testnet")
+	}))
 }
 
 // lockedBuffer collects a process's output while the test reads it.
@@ -66,12 +52,7 @@ func (l *lockedBuffer) String() string {
 // directory.
 func startTestnet(t *testing.T, extra ...string) (*exec.Cmd, *lockedBuffer, string, chan error) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "smx-tnc-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	net := filepath.Join(dir, "net")
+	net := filepath.Join(proctest.ShortTempDir(t), "net")
 	base, err := testnet.FreeBasePort(6)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/splitmix/splitmix/internal/config"
 	"github.com/splitmix/splitmix/internal/dirauth/authority"
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 func testOptions(t *testing.T, dir string) Options {
@@ -241,7 +242,7 @@ func mustWrite(t *testing.T, path, text string) {
 }
 
 func TestStaleDaemonIsStopped(t *testing.T) {
-	dir := shortTempDir(t)
+	dir := proctest.ShortTempDir(t)
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
 		t.Skip("no sleep program")

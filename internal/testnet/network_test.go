@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/splitmix/splitmix/internal/keys"
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 // smallOptions is the test network: one mix per layer, two Providers.
@@ -16,7 +17,7 @@ func smallOptions(t *testing.T, dir string, basePort int) Options {
 		Dir: dir, BinDir: testBinDir,
 		Layers: 3, MixesPerLayer: 1, Providers: 2, UsersPerProvider: 1,
 		EpochPeriod: 15 * time.Second, BasePort: basePort, SphinxWorkers: 1,
-		Progress: testWriter{t},
+		Progress: proctest.TestWriter{TB: t},
 	}
 }
 
@@ -36,7 +37,7 @@ func TestNetworkRunsTrafficAndRestartsInPlace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a network of processes")
 	}
-	dir := shortTempDir(t)
+	dir := proctest.ShortTempDir(t)
 	base, err := FreeBasePort(6)
 	if err != nil {
 		t.Fatal(err)

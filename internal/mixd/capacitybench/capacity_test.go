@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 var (
@@ -43,7 +45,7 @@ func measureCapacity(b *testing.B, clients, packets int) {
 	}
 	n := startNetwork(b, netOptions{schedulerQueue: packets + 1000, diskQueue: *flagDiskQueue})
 	prov := n.provider
-	if lim, err := prov.mixd.openFileLimit(); err == nil {
+	if lim, err := openFileLimit(prov.mixd); err == nil {
 		b.Logf("the Provider's mixd may open %s files (this process: %d)", lim, limit)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -74,7 +76,7 @@ func measureCapacity(b *testing.B, clients, packets int) {
 	if open == 0 {
 		b.Fatalf("no client session opened: %v", opened.refused)
 	}
-	eventually(b, time.Minute, fmt.Sprintf("%d client sessions in the Provider's STATS", open+1), func() bool {
+	proctest.Eventually(b, time.Minute, fmt.Sprintf("%d client sessions in the Provider's STATS", open+1), func() bool {
 		st, err := readStats(prov.mgmtSocket())
 		if err != nil {
 			return false
@@ -130,10 +132,10 @@ func cpuTimes(tb testing.TB, n *network) cpu {
 	tb.Helper()
 	var c cpu
 	for _, p := range []struct {
-		p   *proc
+		p   *proctest.Proc
 		dst *time.Duration
 	}{{n.provider.mixd, &c.mixd}, {n.provider.keyd, &c.keyd}, {n.provider.spoold, &c.spoold}} {
-		d, err := p.p.cpuTime()
+		d, err := cpuTime(p.p)
 		if err != nil {
 			tb.Fatal(err)
 		}

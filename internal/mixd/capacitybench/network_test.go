@@ -17,6 +17,7 @@ import (
 	"github.com/splitmix/splitmix/internal/keys"
 	"github.com/splitmix/splitmix/internal/keys/memkey"
 	"github.com/splitmix/splitmix/internal/pki"
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 // The smallest network a Provider runs in: an authority, one mix layer of
@@ -46,9 +47,9 @@ type node struct {
 	cfgPath  string
 	port     int
 	identity string // identity public key, as keyd -g printed it
-	keyd     *proc
-	spoold   *proc // the Provider only
-	mixd     *proc
+	keyd     *proctest.Proc
+	spoold   *proctest.Proc // the Provider only
+	mixd     *proctest.Proc
 }
 
 func (nd *node) mgmtSocket() string { return filepath.Join(nd.dir, "management_sock") }
@@ -69,7 +70,7 @@ type network struct {
 	clock    epochtime.Clock
 	authAddr string
 	authPub  keys.IdentityPublicKey
-	dirauth  *proc
+	dirauth  *proctest.Proc
 	mix      *node
 	provider *node
 	opts     netOptions
@@ -122,18 +123,18 @@ func startNetwork(tb testing.TB, opts netOptions) *network {
 		nd.identity = idm[1]
 	}
 	writeFile(tb, authCfg, n.dirauthConfig(authDir))
-	n.dirauth = startProc(tb, "dirauth", filepath.Join(bin, "dirauth"), filepath.Join(authDir, "dirauth.log"), "-f", authCfg)
+	n.dirauth = proctest.Start(tb, "dirauth", filepath.Join(bin, "dirauth"), filepath.Join(authDir, "dirauth.log"), "-f", authCfg)
 	for _, nd := range n.nodes() {
-		nd.keyd = startProc(tb, nd.name+"/keyd", filepath.Join(bin, "keyd"), filepath.Join(nd.dir, "keyd.log"), "-f", nd.cfgPath)
+		nd.keyd = proctest.Start(tb, nd.name+"/keyd", filepath.Join(bin, "keyd"), filepath.Join(nd.dir, "keyd.log"), "-f", nd.cfgPath)
 		n.waitSocket(tb, nd.keyd, filepath.Join(nd.dir, "run", "keyd.sock"))
 	}
 	nd := n.provider
-	nd.spoold = startProc(tb, nd.name+"/spoold", filepath.Join(bin, "spoold"), filepath.Join(nd.dir, "spoold.log"), "-f", nd.cfgPath)
+	nd.spoold = proctest.Start(tb, nd.name+"/spoold", filepath.Join(bin, "spoold"), filepath.Join(nd.dir, "spoold.log"), "-f", nd.cfgPath)
 	n.waitSocket(tb, nd.spoold, filepath.Join(nd.dir, "run", "spoold.sock"))
 	for _, nd := range n.nodes() {
-		nd.mixd = startProc(tb, nd.name+"/mixd", filepath.Join(bin, "mixd"), filepath.Join(nd.dir, "mixd.log"), "-f", nd.cfgPath)
+		nd.mixd = proctest.Start(tb, nd.name+"/mixd", filepath.Join(bin, "mixd"), filepath.Join(nd.dir, "mixd.log"), "-f", nd.cfgPath)
 	}
-	eventually(tb, 2*time.Minute, "the Provider's pipeline and its link to the mix", func() bool {
+	proctest.Eventually(tb, 2*time.Minute, "the Provider's pipeline and its link to the mix", func() bool {
 		n.checkAlive(tb)
 		st, err := readStats(n.provider.mgmtSocket())
 		if err != nil {
@@ -149,19 +150,19 @@ func (n *network) nodes() []*node { return []*node{n.mix, n.provider} }
 // checkAlive fails the benchmark if a daemon exited unasked.
 func (n *network) checkAlive(tb testing.TB) {
 	tb.Helper()
-	for _, p := range []*proc{n.dirauth, n.mix.keyd, n.mix.mixd, n.provider.keyd, n.provider.spoold, n.provider.mixd} {
-		if p != nil && p.exited() {
-			tb.Fatalf("%s exited: %v\n%s", p.name, p.err, tailFile(p.logPath, 30))
+	for _, p := range []*proctest.Proc{n.dirauth, n.mix.keyd, n.mix.mixd, n.provider.keyd, n.provider.spoold, n.provider.mixd} {
+		if p != nil && p.Exited() {
+			tb.Fatalf("%s exited: %v\n%s", p.Name, p.Wait(), proctest.Tail(p.LogPath, 30))
 		}
 	}
 }
 
 // waitSocket waits until something accepts connections on path.
-func (n *network) waitSocket(tb testing.TB, p *proc, path string) {
+func (n *network) waitSocket(tb testing.TB, p *proctest.Proc, path string) {
 	tb.Helper()
-	eventually(tb, 30*time.Second, p.name+"'s socket", func() bool {
-		if p.exited() {
-			tb.Fatalf("%s exited: %v\n%s", p.name, p.err, tailFile(p.logPath, 20))
+	proctest.Eventually(tb, 30*time.Second, p.Name+"'s socket", func() bool {
+		if p.Exited() {
+			tb.Fatalf("%s exited: %v\n%s", p.Name, p.Wait(), proctest.Tail(p.LogPath, 20))
 		}
 		c, err := net.Dial("unix", path)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/splitmix/splitmix/internal/client"
 	"github.com/splitmix/splitmix/internal/link"
 	"github.com/splitmix/splitmix/internal/pki"
+	"github.com/splitmix/splitmix/internal/proctest"
 	"github.com/splitmix/splitmix/internal/sphinx"
 )
 
@@ -81,7 +82,7 @@ func sendQueued(tb testing.TB, n *network, s *link.Session, pkts [][]byte) {
 				tb.Fatalf("sending packet %d: %v", start, err)
 			}
 		}
-		eventually(tb, time.Minute, fmt.Sprintf("%d packets in the Provider's scheduler", end), func() bool {
+		proctest.Eventually(tb, time.Minute, fmt.Sprintf("%d packets in the Provider's scheduler", end), func() bool {
 			n.checkAlive(tb)
 			st, err := readStats(n.provider.mgmtSocket())
 			if err != nil {

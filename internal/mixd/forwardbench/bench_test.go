@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/splitmix/splitmix/internal/mixd/drops"
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 var (
@@ -123,7 +124,7 @@ func BenchmarkMixForwarding(b *testing.B) {
 	// The mix counts a packet forwarded once its write returned, a hair
 	// after the sink may have read it.
 	var s1 drops.Snapshot
-	_ = waitFor(2*time.Second, "the mix's counters", func() (bool, error) {
+	_ = proctest.WaitFor(2*time.Second, "the mix's counters", func() (bool, error) {
 		s1 = n.mix.Counters()
 		return s1.Forwarded-s0.Forwarded >= uint64(sent.Received), nil
 	})

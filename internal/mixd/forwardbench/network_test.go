@@ -24,6 +24,7 @@ import (
 	"github.com/splitmix/splitmix/internal/mixd"
 	"github.com/splitmix/splitmix/internal/mixd/mixtest"
 	"github.com/splitmix/splitmix/internal/pki"
+	"github.com/splitmix/splitmix/internal/proctest"
 	"github.com/splitmix/splitmix/internal/sphinx"
 	"github.com/splitmix/splitmix/ipc/keyproto"
 )
@@ -56,8 +57,8 @@ type network struct {
 	senderLn net.Listener // advertised by the sender; never accepts
 	sinkLn   net.Listener // handed to the helper process
 
-	dirauth *proc
-	keyd    *proc
+	dirauth *proctest.Proc
+	keyd    *proctest.Proc
 	mix     *mixd.Mixd
 	mixStop context.CancelFunc
 	mixDone chan error
@@ -82,7 +83,7 @@ func startNetwork(opts rigOptions) (n *network, err error) {
 		}
 	}()
 	bin := filepath.Join(dir, "bin")
-	if err := buildDaemons(bin); err != nil {
+	if err := proctest.Build(context.Background(), bin, "dirauth", "keyd"); err != nil {
 		return n, err
 	}
 	if n.clock, err = epochtime.New(freshEpochPeriod(time.Now(), time.Hour)); err != nil {
@@ -122,7 +123,7 @@ func startNetwork(opts rigOptions) (n *network, err error) {
 	if err := os.WriteFile(authCfg, []byte(n.dirauthConfig(authDir, "")), 0o600); err != nil {
 		return n, err
 	}
-	out, err := runOnce(filepath.Join(bin, "dirauth"), "-f", authCfg, "-g")
+	out, err := proctest.Output(filepath.Join(bin, "dirauth"), "-f", authCfg, "-g")
 	if err != nil {
 		return n, err
 	}
@@ -137,7 +138,7 @@ func startNetwork(opts rigOptions) (n *network, err error) {
 	if err := os.WriteFile(mixCfg, []byte(n.mixConfig()), 0o600); err != nil {
 		return n, err
 	}
-	if out, err = runOnce(filepath.Join(bin, "keyd"), "-f", mixCfg, "-g"); err != nil {
+	if out, err = proctest.Output(filepath.Join(bin, "keyd"), "-f", mixCfg, "-g"); err != nil {
 		return n, err
 	}
 	idm := reIdentity.FindStringSubmatch(out)
@@ -153,15 +154,15 @@ func startNetwork(opts rigOptions) (n *network, err error) {
 	if err := os.WriteFile(authCfg, []byte(n.dirauthConfig(authDir, idm[1])), 0o600); err != nil {
 		return n, err
 	}
-	if n.dirauth, err = startProc("dirauth", filepath.Join(bin, "dirauth"), filepath.Join(authDir, "dirauth.log"), "-f", authCfg); err != nil {
+	if n.dirauth, err = proctest.Launch("dirauth", filepath.Join(bin, "dirauth"), filepath.Join(authDir, "dirauth.log"), "-f", authCfg); err != nil {
 		return n, err
 	}
 	// The Providers post before the mix starts, so that the authority
 	// never builds a document without them.
 	posted := map[*mixtest.Node]map[uint64]bool{n.sender: {}, n.sink: {}}
-	if err := waitFor(30*time.Second, "the Providers' descriptors accepted", func() (bool, error) {
-		if n.dirauth.exited() {
-			return false, fmt.Errorf("dirauth exited: %v\n%s", n.dirauth.err, tailFile(n.dirauth.logPath, 20))
+	if err := proctest.WaitFor(30*time.Second, "the Providers' descriptors accepted", func() (bool, error) {
+		if n.dirauth.Exited() {
+			return false, fmt.Errorf("dirauth exited: %v\n%s", n.dirauth.Wait(), proctest.Tail(n.dirauth.LogPath, 20))
 		}
 		a := n.postAhead(context.Background(), n.sender, n.senderLn.Addr().String(), posted[n.sender])
 		b := n.postAhead(context.Background(), n.sink, n.sinkLn.Addr().String(), posted[n.sink])
@@ -174,13 +175,13 @@ func startNetwork(opts rigOptions) (n *network, err error) {
 	n.postDone.Add(1)
 	go n.postLoop(ctx, posted)
 
-	if n.keyd, err = startProc("keyd", filepath.Join(bin, "keyd"), filepath.Join(n.mixDir, "keyd.log"), "-f", mixCfg); err != nil {
+	if n.keyd, err = proctest.Launch("keyd", filepath.Join(bin, "keyd"), filepath.Join(n.mixDir, "keyd.log"), "-f", mixCfg); err != nil {
 		return n, err
 	}
 	keydSock := filepath.Join(n.mixDir, "run", "keyd.sock")
-	if err := waitFor(30*time.Second, "keyd's socket", func() (bool, error) {
-		if n.keyd.exited() {
-			return false, fmt.Errorf("keyd exited: %v\n%s", n.keyd.err, tailFile(n.keyd.logPath, 20))
+	if err := proctest.WaitFor(30*time.Second, "keyd's socket", func() (bool, error) {
+		if n.keyd.Exited() {
+			return false, fmt.Errorf("keyd exited: %v\n%s", n.keyd.Wait(), proctest.Tail(n.keyd.LogPath, 20))
 		}
 		_, err := os.Stat(keydSock)
 		return err == nil, nil
@@ -207,11 +208,11 @@ func startNetwork(opts rigOptions) (n *network, err error) {
 	n.mixStop, n.mixDone = mstop, make(chan error, 1)
 	go func() { n.mixDone <- n.mix.Run(mctx, nil) }()
 
-	if err := waitFor(2*time.Minute, "the mix routing, with its link to the sink up", func() (bool, error) {
+	if err := proctest.WaitFor(2*time.Minute, "the mix routing, with its link to the sink up", func() (bool, error) {
 		select {
 		case err := <-n.mixDone:
 			n.mixDone <- err
-			return false, fmt.Errorf("mixd stopped: %v\n%s", err, tailFile(filepath.Join(n.mixDir, "mixd.log"), 20))
+			return false, fmt.Errorf("mixd stopped: %v\n%s", err, proctest.Tail(filepath.Join(n.mixDir, "mixd.log"), 20))
 		default:
 		}
 		st, err := readStats(filepath.Join(n.mixDir, "management_sock"))
@@ -375,9 +376,9 @@ func (n *network) close() {
 		n.postStop()
 		n.postDone.Wait()
 	}
-	for _, p := range []*proc{n.keyd, n.dirauth} {
+	for _, p := range []*proctest.Proc{n.keyd, n.dirauth} {
 		if p != nil {
-			p.stop()
+			p.Stop(proctest.StopTimeout)
 		}
 	}
 	for _, ln := range []net.Listener{n.senderLn, n.sinkLn} {
@@ -492,3 +493,13 @@ type nopLogger struct{}
 func (nopLogger) Warning(string, ...any) {}
 func (nopLogger) Info(string, ...any)    {}
 func (nopLogger) Debug(string, ...any)   {}
+
+// freePort returns a TCP port free on 127.0.0.1 right now.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 // rigProcess is the parent's handle on the helper process.
@@ -70,11 +72,11 @@ func startRig(cfg *rigConfig, ln net.Listener, logPath string) (*rigProcess, err
 func (rp *rigProcess) do(command string) (rigReply, error) {
 	var r rigReply
 	if _, err := fmt.Fprintln(rp.in, command); err != nil {
-		return r, fmt.Errorf("rig %q: %w\n%s", command, err, tailFile(rp.logPath, 20))
+		return r, fmt.Errorf("rig %q: %w\n%s", command, err, proctest.Tail(rp.logPath, 20))
 	}
 	line, err := rp.out.ReadBytes('\n')
 	if err != nil {
-		return r, fmt.Errorf("rig %q: %w\n%s", command, err, tailFile(rp.logPath, 20))
+		return r, fmt.Errorf("rig %q: %w\n%s", command, err, proctest.Tail(rp.logPath, 20))
 	}
 	if err := json.Unmarshal(line, &r); err != nil {
 		return r, fmt.Errorf("rig %q: reply %q: %w", command, line, err)

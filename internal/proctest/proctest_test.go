@@ -1,0 +1,237 @@
+package proctest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// helperEnv makes the test binary act as the program the tests start,
+// chosen by the variable's value.
+const helperEnv = "PROCTEST_HELPER"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(helper(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// helper is the started program: "term" exits 0 on SIGTERM, "stubborn"
+// ignores SIGTERM, "exit3" prints three lines and exits 3.
+func helper(mode string) int {
+	switch mode {
+	case "term":
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGTERM)
+		fmt.Println("ready")
+		<-ch
+		fmt.Println("got SIGTERM")
+		return 0
+	case "stubborn":
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ready")
+		select {}
+	case "exit3":
+		fmt.Println("one\ntwo\nthree")
+		return 3
+	}
+	return 2
+}
+
+// launchHelper starts the test binary as the helper in mode.
+func launchHelper(t *testing.T, mode string) (*Proc, string) {
+	t.Helper()
+	t.Setenv(helperEnv, mode)
+	logPath := filepath.Join(t.TempDir(), mode+".log")
+	p, err := Launch(mode, os.Args[0], logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Kill)
+	return p, logPath
+}
+
+func waitLog(t *testing.T, logPath, want string) {
+	t.Helper()
+	Eventually(t, 10*time.Second, fmt.Sprintf("%q in the log", want), func() bool {
+		b, _ := os.ReadFile(logPath)
+		return strings.Contains(string(b), want)
+	})
+}
+
+func TestStopEndsWithSIGTERM(t *testing.T) {
+	p, logPath := launchHelper(t, "term")
+	waitLog(t, logPath, "ready")
+	if p.Exited() {
+		t.Fatal("exited before being stopped")
+	}
+	p.Stop(time.Minute)
+	if !p.Exited() {
+		t.Fatal("Stop returned before the process ended")
+	}
+	if err := p.Wait(); err != nil {
+		t.Fatalf("Wait = %v, want exit status 0", err)
+	}
+	if got := Tail(logPath, 1); got != "got SIGTERM" {
+		t.Fatalf("last log line %q, want the helper's answer to SIGTERM", got)
+	}
+}
+
+func TestStopKillsAfterTheDeadline(t *testing.T) {
+	p, logPath := launchHelper(t, "stubborn")
+	waitLog(t, logPath, "ready")
+	start := time.Now()
+	p.Stop(200 * time.Millisecond)
+	if took := time.Since(start); took < 200*time.Millisecond {
+		t.Fatalf("Stop took %v: it did not wait for SIGTERM to work", took)
+	}
+	var ee *exec.ExitError
+	if err := p.Wait(); !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("Wait = %v, want death by SIGKILL", err)
+	}
+}
+
+func TestExitedAndTail(t *testing.T) {
+	p, logPath := launchHelper(t, "exit3")
+	Eventually(t, 10*time.Second, "the helper's exit", p.Exited)
+	var ee *exec.ExitError
+	if err := p.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("Wait = %v, want exit status 3", err)
+	}
+	p.Stop(time.Second) // on an ended process: nothing, no hang
+	p.Kill()
+	if got := Tail(logPath, 2); got != "two\nthree" {
+		t.Fatalf("Tail(2) = %q", got)
+	}
+	if got := Tail(logPath, 10); got != "one\ntwo\nthree" {
+		t.Fatalf("Tail(10) = %q", got)
+	}
+	if got := Tail(filepath.Join(t.TempDir(), "none"), 3); !strings.HasPrefix(got, "(") {
+		t.Fatalf("Tail of a missing file = %q, want the error in parentheses", got)
+	}
+}
+
+func TestStartStopsAtCleanup(t *testing.T) {
+	t.Setenv(helperEnv, "term")
+	logPath := filepath.Join(t.TempDir(), "term.log")
+	var p *Proc
+	t.Run("inner", func(t *testing.T) {
+		p = Start(t, "term", os.Args[0], logPath)
+		waitLog(t, logPath, "ready")
+	})
+	if !p.Exited() {
+		t.Fatal("the process outlived the test that started it")
+	}
+	if err := p.Wait(); err != nil {
+		t.Fatalf("Wait = %v, want the SIGTERM of the cleanup and exit status 0", err)
+	}
+}
+
+func TestLaunchMissingProgram(t *testing.T) {
+	_, err := Launch("nothing", filepath.Join(t.TempDir(), "nothing"), filepath.Join(t.TempDir(), "log"))
+	if err == nil || !strings.Contains(err.Error(), "starting nothing") {
+		t.Fatalf("Launch = %v, want an error naming the program", err)
+	}
+	if _, err := Launch("x", os.Args[0], filepath.Join(t.TempDir(), "no", "dir", "log")); err == nil {
+		t.Fatal("Launch with an impossible log path succeeded")
+	}
+}
+
+func TestOutput(t *testing.T) {
+	t.Setenv(helperEnv, "exit3")
+	_, err := Output(os.Args[0])
+	if err == nil || !strings.Contains(err.Error(), "three") {
+		t.Fatalf("Output = %v, want a failure holding the output", err)
+	}
+	t.Setenv(helperEnv, "")
+	out, err := Output("/bin/echo", "hello")
+	if err != nil || out != "hello\n" {
+		t.Fatalf("Output = %q, %v", out, err)
+	}
+}
+
+func TestWaitFor(t *testing.T) {
+	n := 0
+	if err := WaitFor(10*time.Second, "three calls", func() (bool, error) { n++; return n == 3, nil }); err != nil || n != 3 {
+		t.Fatalf("WaitFor = %v after %d calls", err, n)
+	}
+	err := WaitFor(100*time.Millisecond, "never", func() (bool, error) { return false, nil })
+	if err == nil || !strings.Contains(err.Error(), "never") {
+		t.Fatalf("WaitFor = %v, want a time-out naming the condition", err)
+	}
+	boom := errors.New("boom")
+	if err := WaitFor(10*time.Second, "x", func() (bool, error) { return false, boom }); err != boom {
+		t.Fatalf("WaitFor = %v, want the condition's error", err)
+	}
+}
+
+func TestShortTempDir(t *testing.T) {
+	var dir string
+	t.Run("inner", func(t *testing.T) {
+		dir = ShortTempDir(t)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		// Room for a socket name: 108 bytes, NUL included.
+		if len(filepath.Join(dir, "node-name", "management_sock")) >= 80 {
+			t.Fatalf("%s is not short", dir)
+		}
+	})
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("%s left behind: %v", dir, err)
+	}
+}
+
+func TestBuildAndModuleRoot(t *testing.T) {
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "internal", "proctest", "doc.go")); err != nil {
+		t.Fatalf("ModuleRoot %s is not this module's root: %v", root, err)
+	}
+	err = Build(context.Background(), t.TempDir(), "no-such-program")
+	if err == nil || !strings.Contains(err.Error(), "building no-such-program") {
+		t.Fatalf("Build of a missing program = %v", err)
+	}
+	if testing.Short() {
+		return
+	}
+	dir := t.TempDir()
+	if err := Build(context.Background(), dir, "mixctl"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "mixctl")); err != nil || st.Mode()&0o111 == 0 {
+		t.Fatalf("no executable mixctl: %v", err)
+	}
+}
+
+// recordingTB collects what TestWriter logs.
+type recordingTB struct {
+	testing.TB
+	logged []string
+}
+
+func (r *recordingTB) Helper()             {}
+func (r *recordingTB) Log(args ...any)     { r.logged = append(r.logged, fmt.Sprint(args...)) }
+func (r *recordingTB) Logf(string, ...any) {}
+
+func TestTestWriter(t *testing.T) {
+	r := &recordingTB{TB: t}
+	w := TestWriter{TB: r}
+	if n, err := w.Write([]byte("progress line\n\n")); n != 15 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if len(r.logged) != 1 || r.logged[0] != "progress line" {
+		t.Fatalf("logged %q", r.logged)
+	}
+}
