@@ -103,21 +103,33 @@ func (s *Session) Send(cmd Command) error {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if err := s.send(cmd, n); err != nil {
+		return s.failWrite(err)
+	}
+	return nil
+}
+
+// writable returns why the session can no longer write, or nil. Called
+// with wmu held.
+func (s *Session) writable() error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	if s.werr != nil {
-		return s.werr
+	return s.werr
+}
+
+// failWrite makes a write error final: later writes return it, and the
+// sending cipher state is wiped. Called with wmu held.
+func (s *Session) failWrite(err error) error {
+	if s.closed.Load() {
+		err = ErrClosed
 	}
-	if err := s.send(cmd, n); err != nil {
-		if s.closed.Load() {
-			err = ErrClosed
-		}
-		s.werr = err
-		s.tx.wipe()
-		return err
-	}
-	return nil
+	s.werr = err
+	s.tx.wipe()
+	return err
 }
 
 func (s *Session) send(cmd Command, n int) error {
@@ -160,19 +172,11 @@ func (s *Session) SendBatch(cmds []Command) error {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	if s.werr != nil {
-		return s.werr
+	if err := s.writable(); err != nil {
+		return err
 	}
 	if err := s.sendBatch(cmds, total); err != nil {
-		if s.closed.Load() {
-			err = ErrClosed
-		}
-		s.werr = err
-		s.tx.wipe()
-		return err
+		return s.failWrite(err)
 	}
 	return nil
 }
