@@ -143,12 +143,35 @@ func LoadManifest(path string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testnet: reading manifest: %w", err)
 	}
-	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
+	m, err := ParseManifest(b)
+	if err != nil {
 		return nil, fmt.Errorf("testnet: %s: %w", path, err)
 	}
+	return m, nil
+}
+
+// ParseManifest decodes a manifest and checks what its readers rely on:
+// an authority, and nodes and users that name themselves.
+func ParseManifest(b []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
 	if m.Authority.Address == "" || m.Authority.PublicKey == "" {
-		return nil, fmt.Errorf("testnet: %s: no authority", path)
+		return nil, errors.New("no authority address or key")
+	}
+	if m.EpochPeriod <= 0 {
+		return nil, errors.New("epoch_period must be positive")
+	}
+	for i, n := range m.Nodes {
+		if n.Name == "" || n.Address == "" {
+			return nil, fmt.Errorf("node %d has no name or address", i)
+		}
+	}
+	for i, u := range m.Users {
+		if u.Name == "" || u.Provider == "" {
+			return nil, fmt.Errorf("user %d has no name or Provider", i)
+		}
 	}
 	return &m, nil
 }
