@@ -162,7 +162,11 @@ func (m *Mixd) recheckLink(ctx context.Context, kind incoming.Kind, peer *keys.L
 	}
 	ok, err := m.store.IsValid(ctx, blob, peer)
 	if err != nil {
-		m.log.Warning("re-checking a client link failed; kept for now", "error", err)
+		n := m.recheckFailures.Add(1)
+		now, last := time.Now().UnixNano(), m.recheckLogged.Load()
+		if now-last >= int64(time.Minute) && m.recheckLogged.CompareAndSwap(last, now) {
+			m.log.Warning("re-checking client links failed; links kept for now", "failures_so_far", n, "error", err)
+		}
 		return true
 	}
 	return ok

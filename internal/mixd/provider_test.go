@@ -12,6 +12,7 @@ import (
 	"github.com/splitmix/splitmix/internal/keys"
 	"github.com/splitmix/splitmix/internal/keys/memkey"
 	"github.com/splitmix/splitmix/internal/link"
+	"github.com/splitmix/splitmix/internal/logging"
 	"github.com/splitmix/splitmix/internal/mixd/incoming"
 	"github.com/splitmix/splitmix/internal/mixd/mixtest"
 	"github.com/splitmix/splitmix/internal/mixd/packet"
@@ -153,6 +154,27 @@ func TestRecheckLink(t *testing.T) {
 	}
 	if m.recheckLink(ctx, incoming.Node, n.layers[1][0].Link.Public(), n.layers[1][0].ID[:]) {
 		t.Fatal("layer 1's link kept")
+	}
+
+	// spoold cannot answer: client links are kept, every failure counted,
+	// one warning logged.
+	if err := st.AddUser(ctx, []byte("bob"), alice.Public()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m.log = logging.Discard()
+	for i := 0; i < 3; i++ {
+		if !m.recheckLink(ctx, incoming.Client, alice.Public(), []byte("bob")) {
+			t.Fatal("client link dropped while the user database could not answer")
+		}
+	}
+	if got := m.recheckFailures.Load(); got != 3 {
+		t.Fatalf("recheck failures %d, want 3", got)
+	}
+	if m.recheckLogged.Load() == 0 {
+		t.Fatal("the first failure was not logged")
 	}
 }
 

@@ -80,6 +80,13 @@ type Mixd struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// recheckFailures counts client re-checks spoold could not answer;
+	// recheckLogged is when the last warning about them was logged (unix
+	// nanoseconds), so that an outage of spoold with thousands of clients
+	// logs one line a minute, not one per client.
+	recheckFailures atomic.Uint64
+	recheckLogged   atomic.Int64
 }
 
 // New sets mixd up in order: logging, keyd connection and public keys,

@@ -83,7 +83,8 @@ func (m *Mixd) queueSection(sec *management.StatsSection, p *pipeline) {
 func (m *Mixd) linkSection(sec *management.StatsSection, p *pipeline) {
 	if p == nil {
 		sec.Set("outgoing", "0").Set("outgoing_up", "0").Set("incoming_nodes", "0").Set("client_sessions", "0").
-			Set("incoming_max", "0").Set("incoming_refused_full", "0").Set("incoming_refused_busy", "0")
+			Set("incoming_max", "0").Set("incoming_refused_full", "0").Set("incoming_refused_busy", "0").
+			Set("client_recheck_failures", u64(m.recheckFailures.Load()))
 		return
 	}
 	states := p.links.States()
@@ -105,7 +106,8 @@ func (m *Mixd) linkSection(sec *management.StatsSection, p *pipeline) {
 	sec.Set("incoming_nodes", strconv.Itoa(nodes)).Set("client_sessions", strconv.Itoa(clients))
 	full, busy := p.in.Refused()
 	sec.Set("incoming_max", strconv.Itoa(p.maxConns)).
-		Set("incoming_refused_full", u64(full)).Set("incoming_refused_busy", u64(busy))
+		Set("incoming_refused_full", u64(full)).Set("incoming_refused_busy", u64(busy)).
+		Set("client_recheck_failures", u64(m.recheckFailures.Load()))
 }
 
 // epochSection shows the clock and the documents mixd routes by.
