@@ -164,8 +164,8 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		return nil, errors.New("epoch_period must be positive")
 	}
 	for i, n := range m.Nodes {
-		if n.Name == "" || n.Address == "" {
-			return nil, fmt.Errorf("node %d has no name or address", i)
+		if n.Name == "" {
+			return nil, fmt.Errorf("node %d has no name", i)
 		}
 	}
 	for i, u := range m.Users {
