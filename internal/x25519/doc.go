@@ -1,8 +1,8 @@
 // Package x25519 is the one X25519 (RFC 7748) implementation of the suite:
 // the Montgomery ladder for Diffie-Hellman exchanges and Sphinx blinding,
 // a fixed-base multiplication for public keys, and a batch conversion that
-// shares one field inversion among several results. internal/sphinx and
-// internal/link use it.
+// shares one field inversion among several results. internal/sphinx,
+// internal/link and keyd's key store use it.
 //
 // # Why not crypto/ecdh
 //

@@ -63,8 +63,8 @@
 //     the key slice, which cannot point into the arena, so each signature
 //     copies the 64-byte key to the heap (wiped right after) and Go caches
 //     the expanded scalar and prefix until that copy is collected. keyd
-//     signs about once per epoch. X25519 (golang.org/x/crypto/curve25519)
-//     copies the scalar onto its stack;
+//     signs about once per epoch. X25519 (internal/x25519, the suite's
+//     one implementation) copies the scalar onto its stack and erases it;
 //   - while a key file is read or written, nothing: file I/O goes straight
 //     to and from the arena;
 //   - Sphinx private keys returned by SphinxKeys: they are copied into the

@@ -5,26 +5,25 @@ import (
 	"crypto/mlkem"
 	"fmt"
 
-	"golang.org/x/crypto/curve25519"
-
 	"github.com/splitmix/splitmix/internal/keys"
+	"github.com/splitmix/splitmix/internal/x25519"
 )
 
 // LinkECDH returns X25519(link scalar, peer). A peer point of the wrong
 // size or of low order (all-zero result, RFC 7748 §6.1) is refused.
 func (s *Store) LinkECDH(ctx context.Context, peer []byte) ([]byte, error) {
-	if len(peer) != curve25519.PointSize {
-		return nil, fmt.Errorf("link ECDH: %w: peer point of %d bytes, want %d", keys.ErrMalformed, len(peer), curve25519.PointSize)
+	if len(peer) != x25519.Size {
+		return nil, fmt.Errorf("link ECDH: %w: peer point of %d bytes, want %d", keys.ErrMalformed, len(peer), x25519.Size)
 	}
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	shared, err := curve25519.X25519(s.link.Bytes()[:curve25519.ScalarSize], peer)
-	if err != nil {
+	shared := new([x25519.Size]byte)
+	if err := x25519.Exchange(shared, (*[x25519.Size]byte)(s.link.Bytes()[:x25519.Size]), (*[x25519.Size]byte)(peer)); err != nil {
 		return nil, fmt.Errorf("link ECDH: %w: %v", keys.ErrMalformed, err)
 	}
-	return shared, nil
+	return shared[:], nil
 }
 
 // LinkDecapsulate decapsulates an ML-KEM-768 ciphertext with the link key.

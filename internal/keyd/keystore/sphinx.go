@@ -12,10 +12,9 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/crypto/curve25519"
-
 	"github.com/splitmix/splitmix/internal/keys"
 	"github.com/splitmix/splitmix/internal/secmem"
+	"github.com/splitmix/splitmix/internal/x25519"
 )
 
 // Window of epochs SphinxKeys serves, relative to the current epoch (see
@@ -129,12 +128,7 @@ func (s *Store) sphinxKey(epoch uint64, create bool, lo, hi uint64) (*sphinxEntr
 		return nil, err
 	}
 	k := &sphinxEntry{priv: priv}
-	pub, err := curve25519.X25519(priv.Bytes(), curve25519.Basepoint)
-	if err != nil {
-		priv.Free()
-		return nil, err
-	}
-	copy(k.pub[:], pub)
+	publicX25519(&k.pub, (*[x25519.Size]byte)(priv.Bytes()))
 	s.sphinx[epoch] = k
 	return k, nil
 }

@@ -12,12 +12,11 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/crypto/curve25519"
-
 	"github.com/splitmix/splitmix/internal/epochtime"
 	"github.com/splitmix/splitmix/internal/keys"
 	"github.com/splitmix/splitmix/internal/keys/memkey"
 	"github.com/splitmix/splitmix/internal/secmem"
+	"github.com/splitmix/splitmix/internal/x25519"
 )
 
 // arenaSize holds the identity key (64 bytes), the link key (96) and the
@@ -192,11 +191,7 @@ func linkPublic(seed []byte, out *keys.LinkPublicKey) error {
 }
 
 func linkPublicWith(seed []byte, kem *mlkem.DecapsulationKey768, out *keys.LinkPublicKey) error {
-	x, err := curve25519.X25519(seed[:32], curve25519.Basepoint)
-	if err != nil {
-		return fmt.Errorf("link key: X25519: %w", err)
-	}
-	copy(out.X25519[:], x)
+	publicX25519(&out.X25519, (*[x25519.Size]byte)(seed[:x25519.Size]))
 	copy(out.MLKEM[:], kem.EncapsulationKey().Bytes())
 	return nil
 }
