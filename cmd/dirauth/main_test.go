@@ -272,6 +272,15 @@ func TestServe(t *testing.T) {
 	p := start(t, cfg, addr, auth)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	// The config leaves the delays at their defaults (46 s a hop), far
+	// beyond the key grace of a 5 s epoch: dirauth warns as it starts,
+	// before it listens (docs/spec/dirauth.md §5.2).
+	if logText, err := os.ReadFile(filepath.Join(dir, "dirauth.log")); err != nil {
+		t.Fatal(err)
+	} else if i := bytes.Index(logText, []byte("Parameters.MuMaxDelay")); i < 0 ||
+		!bytes.Contains(logText[bytes.LastIndexByte(logText[:i], '\n')+1:i], []byte("WARNING")) {
+		t.Fatalf("no delay warning in the log:\n%s", logText)
+	}
 
 	clock := epochtime.Clock{Period: period}
 	var cur uint64

@@ -59,3 +59,17 @@ func (c Clock) At(t time.Time) (epoch uint64, elapsed, till time.Duration) {
 func (c Clock) Start(e uint64) time.Time {
 	return Genesis.Add(time.Duration(e) * c.Period)
 }
+
+// MaxKeyGrace caps KeyGrace.
+const MaxKeyGrace = 10 * time.Minute
+
+// KeyGrace is how long into an epoch a node still tries the previous
+// epoch's Sphinx key, and how long before an epoch's end it already tries
+// the next one: a quarter of the period, at most MaxKeyGrace
+// (docs/spec/keys.md §3.1). A packet whose delays, summed over the hops
+// before its last, exceed KeyGrace can reach a node after that node erased
+// the key the packet was made for; the directory authority warns about
+// parameters that allow it.
+func KeyGrace(period time.Duration) time.Duration {
+	return min(period/4, MaxKeyGrace)
+}

@@ -42,6 +42,9 @@ func New(cfg *Config, log *logging.Logger) (*Authority, error) {
 	if err != nil {
 		return nil, err
 	}
+	if w := cfg.DelayWarning(); w != "" {
+		log.Warning(w)
+	}
 	if err := os.MkdirAll(cfg.Authority.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("DataDir: %w", err)
 	}

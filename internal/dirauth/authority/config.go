@@ -418,3 +418,17 @@ func checkName(s string) error {
 	}
 	return nil
 }
+
+// DelayWarning describes how the parameters can outlast a Sphinx key, or
+// is "" when they cannot: a packet's last hop unwraps it after Layers + 1
+// delays of at most MuMaxDelay each, and must do so within the key grace
+// of the epoch period (docs/spec/keys.md §3.1, dirauth.md §5.2).
+func (c *Config) DelayWarning() string {
+	worst := time.Duration(c.Authority.Layers+1) * time.Duration(c.Parameters.MuMaxDelay) * time.Millisecond
+	grace := epochtime.KeyGrace(c.Authority.EpochPeriod)
+	if worst < grace {
+		return ""
+	}
+	return fmt.Sprintf("Parameters.MuMaxDelay: %d ms a hop over %d mix layers and a Provider allows %v of delay before a packet's last hop, not below the %v for which nodes keep the previous epoch's Sphinx key (a quarter of Authority.EpochPeriod %v, at most %v); packets sent just before an epoch change and delayed that long will be lost",
+		c.Parameters.MuMaxDelay, c.Authority.Layers, worst, grace, c.Authority.EpochPeriod, epochtime.MaxKeyGrace)
+}

@@ -103,3 +103,39 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 	})
 }
+
+// DelayWarning speaks up exactly when (Layers+1) × MuMaxDelay reaches the
+// key grace of the epoch period (docs/spec/keys.md §3.1).
+func TestDelayWarning(t *testing.T) {
+	m, p := newTestNode(t, "mix1", false), newTestNode(t, "provider1", true)
+	base := testConfigText(m.pub.String(), p.pub.String())
+	for _, c := range []struct {
+		name, period, params string
+		warn                 bool
+	}{
+		// 20 minutes: grace 5 min; default cap 46 052 ms × 4 = 184 s.
+		{"production defaults", "20m", "", false},
+		// 10 s: grace 2.5 s; Mu = 0.001 caps a hop at 11 513 ms.
+		{"short epoch, default cap", "10s", "Mu = 0.001", true},
+		// 4 × 624 ms = 2 496 ms < 2 500 ms; 4 × 625 ms is not below it.
+		{"just inside", "10s", "Mu = 0.01\n  MuMaxDelay = 624", false},
+		{"at the grace", "10s", "Mu = 0.01\n  MuMaxDelay = 625", true},
+		{"no delays", "1s", "Mu = 0\n  MuMaxDelay = 0", false},
+		// A week: the grace is capped at 10 minutes; 4 × 150 s reaches it.
+		{"capped grace", "168h", "Mu = 0.0001\n  MuMaxDelay = 150000", true},
+	} {
+		text := strings.Replace(base, `EpochPeriod = "10s"`, `EpochPeriod = "`+c.period+`"`, 1)
+		text = strings.Replace(text, "Mu = 0.001", c.params, 1)
+		cfg, err := LoadBytes("auth.toml", []byte(text))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		w := cfg.DelayWarning()
+		if (w != "") != c.warn {
+			t.Errorf("%s: warning %q, want one: %v", c.name, w, c.warn)
+		}
+		if c.warn && (!strings.Contains(w, "Parameters.MuMaxDelay") || !strings.Contains(w, "Authority.EpochPeriod")) {
+			t.Errorf("%s: warning %q does not name the keys", c.name, w)
+		}
+	}
+}

@@ -70,16 +70,17 @@ const (
 	// capacity: the fraction of fresh packets wrongly dropped as replays.
 	FalsePositiveRate = 1e-6
 	// MaxGrace caps Grace.
-	MaxGrace = 10 * time.Minute
+	MaxGrace = epochtime.MaxKeyGrace
 	// filePrefix names the filter files: Dir/epoch-N.
 	filePrefix = "epoch-"
 )
 
 // Grace is how long into an epoch the previous key is still tried, and how
 // long before its end the next key already is: a quarter of the period, at
-// most MaxGrace.
+// most MaxGrace (epochtime.KeyGrace, which the directory authority checks
+// its delay parameters against).
 func Grace(period time.Duration) time.Duration {
-	return min(period/4, MaxGrace)
+	return epochtime.KeyGrace(period)
 }
 
 // FilterParams sizes the replay filter of the key with the given epoch and
