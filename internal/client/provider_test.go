@@ -13,6 +13,7 @@ import (
 	"github.com/splitmix/splitmix/internal/keys/memkey"
 	"github.com/splitmix/splitmix/internal/link"
 	"github.com/splitmix/splitmix/internal/pki"
+	"github.com/splitmix/splitmix/ipc/ipctest"
 )
 
 // fakeProvider plays every Provider of a testNet on one listener per
@@ -304,6 +305,10 @@ func TestRedeliveryAfterReconnect(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Send returns once the packet is written on alice's link; the fake
+	// Provider routes and spools it afterwards, on that session's
+	// goroutine. Both must be in bob's spool before he retrieves.
+	ipctest.Eventually(t, 20*time.Second, "both messages in bob's spool", func() bool { return e.f.spoolLen("bob") == 2 })
 	m, err := bob.Retrieve(ctx)
 	if err != nil || m == nil || string(m.Body) != "one" {
 		t.Fatalf("first: %+v %v", m, err)

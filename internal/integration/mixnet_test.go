@@ -299,7 +299,11 @@ func TestNetworkTwoPerLayer(t *testing.T) {
 	}
 	for _, layer := range n.layers {
 		for _, m := range layer {
-			if s := n.counters(m); s.Forwarded != 4 || s.TotalDropped() != 0 {
+			// A mix counts a packet forwarded once its write has returned,
+			// which may be after the next hop (for the last layer: the
+			// receiver, just seen) has read it.
+			s := n.waitForwarded(m, 4)
+			if s.Forwarded != 4 || s.TotalDropped() != 0 {
 				t.Errorf("%s: %v, want 4 forwarded and no drops", m.name, s)
 			}
 		}

@@ -407,4 +407,15 @@ func (n *network) waitCounter(m *mixNode, reason drops.Reason, want uint64) drop
 	return s
 }
 
+// waitForwarded waits until m counts at least want packets forwarded.
+func (n *network) waitForwarded(m *mixNode, want uint64) drops.Snapshot {
+	n.t.Helper()
+	var s drops.Snapshot
+	eventually(n.t, 15*time.Second, fmt.Sprintf("%s to count %d forwarded", m.name, want), func() bool {
+		s = n.counters(m)
+		return s.Forwarded >= want
+	})
+	return s
+}
+
 var sigUSR1 = syscall.SIGUSR1
