@@ -30,8 +30,9 @@ var (
 // is created with key (AddUserIfAbsent, so two first contacts cannot both
 // win), and a known one must present its recorded key: a second key for the
 // same user is refused. With EnableEphemeralClients the created user is
-// ephemeral: it is purged once gone (see PurgeEphemeral); when both are set,
-// new users are ephemeral.
+// ephemeral, and spoold records it so (AddEphemeralIfAbsent): it is purged
+// once gone, by this Provider or by the next one after a restart (see
+// purge.go); when both are set, new users are ephemeral.
 //
 // Errors wrap ErrNotAuthorized, ErrTooManyEphemeral or ErrPurging, or are
 // spoold's failure. None names the user.
@@ -95,7 +96,9 @@ func (p *Provider) authorizeEphemeral(ctx context.Context, user []byte, key *key
 	}
 	t.mu.Unlock()
 
-	added, ok, err := p.cfg.Store.AddUserIfAbsent(ctx, user, key)
+	// The user and its ephemeral mark in one commit: a later mixd finds it
+	// and purges it even if this one dies first (purge.go).
+	added, ok, err := p.cfg.Store.AddEphemeralIfAbsent(ctx, user, key)
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -112,7 +115,9 @@ func (p *Provider) authorizeEphemeral(ctx context.Context, user []byte, key *key
 		t.byUser[name] = c
 	}
 	if c.ephemeral {
-		// A concurrent first contact already recorded it.
+		// A concurrent first contact, or the adoption of spoold's marks
+		// (which lists the user as soon as it is committed), already
+		// recorded it.
 		t.ephemeral--
 	}
 	c.ephemeral = true

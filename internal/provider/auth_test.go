@@ -63,7 +63,8 @@ func TestAuthorizeTrustOnFirstUse(t *testing.T) {
 func TestEphemeralClients(t *testing.T) {
 	clock := newFakeClock()
 	const idle = time.Hour
-	h := newHarness(t, func(c *Config) {
+	_, st := privateSpoold(t)
+	h := newHarnessOn(t, st, func(c *Config) {
 		c.EnableEphemeralClients = true
 		c.EphemeralIdle = idle
 		c.Now = clock.Now
@@ -123,10 +124,49 @@ func TestEphemeralClients(t *testing.T) {
 	}
 }
 
+// An ephemeral user the operator replaced (REMOVE_USER, then ADD_USER of
+// the same name) while the Provider still tracks it is not purged: spoold
+// purges only users that carry the ephemeral mark, and the Provider drops
+// its entry (ipc/spoolproto/PROTOCOL.md §3.3).
+func TestPurgeSparesReplacedUser(t *testing.T) {
+	clock := newFakeClock()
+	const idle = time.Hour
+	_, st := privateSpoold(t)
+	h := newHarnessOn(t, st, func(c *Config) {
+		c.EnableEphemeralClients = true
+		c.EphemeralIdle = idle
+		c.Now = clock.Now
+	})
+	user, key := newUserName(t), newLinkKey(t)
+	if err := h.p.Authorize(ctxT(t), user, key); err != nil {
+		t.Fatal(err)
+	}
+	// The operator's commands go straight to spoold, as mixd's management
+	// backend sends them.
+	if err := h.st.RemoveUser(ctxT(t), user); err != nil {
+		t.Fatal(err)
+	}
+	operatorKey := newLinkKey(t)
+	if err := h.st.AddUser(ctxT(t), user, operatorKey); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(idle)
+	if _, err := h.p.PurgeEphemeral(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := h.st.IsValid(ctxT(t), user, operatorKey); err != nil || !ok {
+		t.Fatalf("the operator's user was purged: %v %v", ok, err)
+	}
+	if s := h.p.Stats(); s.EphemeralUsers != 0 {
+		t.Fatalf("ephemeral users %d: the replaced entry is still tracked", s.EphemeralUsers)
+	}
+}
+
 // The ephemeral users are bounded: beyond the bound no new one is created,
 // while existing users still connect.
 func TestEphemeralBound(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.EnableEphemeralClients = true; c.MaxEphemeralClients = 1 })
+	_, st := privateSpoold(t)
+	h := newHarnessOn(t, st, func(c *Config) { c.EnableEphemeralClients = true; c.MaxEphemeralClients = 1 })
 	if err := h.p.Authorize(ctxT(t), newUserName(t), newLinkKey(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,11 @@ type client struct {
 	limiter *rate.Limiter
 	// sessions is the number of open sessions.
 	sessions int
-	// lastSeen is when the last session closed (or opened).
+	// lastSeen is when the last session closed (or opened), or when an
+	// ephemeral user was adopted at start-up (purge.go).
 	lastSeen time.Time
-	// ephemeral: created by EnableEphemeralClients, purged when gone.
+	// ephemeral: created by EnableEphemeralClients (by this Provider, or
+	// by an earlier mixd and adopted from spoold's marks), purged when gone.
 	ephemeral bool
 	// purging: a purge of this ephemeral user is under way; the user may
 	// not connect until it is done.

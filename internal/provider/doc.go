@@ -54,6 +54,20 @@
 // EphemeralIdle (one epoch) and an empty spool, or no session for four such
 // periods whatever its spool holds. See purge.go.
 //
+// spoold records which users were created ephemeral, in the same commit as
+// the user (AddEphemeralIfAbsent), so they are purged across a restart or a
+// crash of mixd: when the Provider starts, its purge loop lists them
+// (ListEphemeral, retried at every purge tick while spoold is unreachable)
+// and adopts each one it does not already know as an ephemeral user with no
+// session, last seen at the adoption. One that reconnects is an ephemeral
+// user like any other; one that does not is purged EphemeralIdle (or four
+// periods, if its spool is not empty) after the restart. Adopted users count
+// toward MaxEphemeralClients and are adopted even beyond it (new ones are
+// then refused until enough are purged), up to a hard limit of 16 times the
+// larger of it and its default, which only a broken spoold reaches; how
+// many were adopted is logged once at NOTICE. Users that the operator added
+// (ADD_USER), or that trust on first use created, are never ephemeral.
+//
 // SECURITY: nothing that names a user, a message or a route is logged above
 // DEBUG. Every queue is bounded and never blocks the caller. Link keys are
 // compared by spoold in constant time. Payloads are copied out of mixd's

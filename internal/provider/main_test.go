@@ -20,50 +20,69 @@ import (
 	"github.com/splitmix/splitmix/ipc/spoolproto"
 )
 
-// The tests share one real spoold process (cmd/spoold, built with -race),
-// started on first use; each test uses its own random user names.
-var spoold struct {
+// The tests share one real spoold process (cmd/spoold, built once with
+// -race), started on first use; each test uses its own random user names.
+// The tests of ephemeral clients each run their own spoold (privateSpoold):
+// a Provider with EnableEphemeralClients adopts every ephemeral user spoold
+// recorded, other tests' included, so they need a database of their own.
+var shared struct {
 	once   sync.Once
 	err    error
-	dir    string
-	cmd    *exec.Cmd
-	exited chan struct{}
+	proc   *spooldProc
 	client *spoolproto.Client
-	stderr bytes.Buffer
+}
+
+// build is cmd/spoold, built once for all the spoolds of the package.
+var build struct {
+	once sync.Once
+	err  error
+	dir  string
+	bin  string
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if spoold.cmd != nil {
-		_ = spoold.client.Close()
-		_ = spoold.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-spoold.exited:
-		case <-time.After(10 * time.Second):
-			_ = spoold.cmd.Process.Kill()
-			<-spoold.exited
-		}
+	if shared.proc != nil {
+		_ = shared.client.Close()
+		shared.proc.stop()
+		_ = os.RemoveAll(shared.proc.dir)
 	}
-	if spoold.dir != "" {
-		_ = os.RemoveAll(spoold.dir)
+	if build.dir != "" {
+		_ = os.RemoveAll(build.dir)
 	}
 	os.Exit(code)
 }
 
-// startSpoold builds cmd/spoold, writes a Provider configuration and runs
-// spoold on it, returning a client connected to its socket.
-func startSpoold() (*spoolproto.Client, error) {
+func spooldBinary() (string, error) {
+	build.once.Do(func() {
+		if build.dir, build.err = os.MkdirTemp("", "provbin"); build.err != nil {
+			return
+		}
+		build.bin = filepath.Join(build.dir, "spoold")
+		if out, err := exec.Command("go", "build", "-race", "-o", build.bin, "github.com/splitmix/splitmix/cmd/spoold").CombinedOutput(); err != nil {
+			build.err = fmt.Errorf("building spoold: %v\n%s", err, out)
+		}
+	})
+	return build.bin, build.err
+}
+
+// spooldProc is one spoold process over its own data directory; it can be
+// stopped and started again over the same databases.
+type spooldProc struct {
+	dir, file, socket string
+	cmd               *exec.Cmd
+	exited            chan struct{}
+	stderr            bytes.Buffer
+}
+
+// newSpoold writes a Provider configuration under a fresh short directory
+// (socket paths are limited to 107 bytes) and starts spoold on it.
+func newSpoold() (*spooldProc, error) {
 	dir, err := os.MkdirTemp("", "prov")
 	if err != nil {
 		return nil, err
 	}
-	spoold.dir = dir
-	bin := filepath.Join(dir, "spoold")
-	if out, err := exec.Command("go", "build", "-race", "-o", bin, "github.com/splitmix/splitmix/cmd/spoold").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building spoold: %v\n%s", err, out)
-	}
-	file := filepath.Join(dir, "katzenpost.toml")
-	socket := filepath.Join(dir, "run", "spoold.sock")
+	s := &spooldProc{dir: dir, file: filepath.Join(dir, "katzenpost.toml"), socket: filepath.Join(dir, "run", "spoold.sock")}
 	cfg := fmt.Sprintf(`[Server]
   Identifier = "provider.example"
   Addresses = ["tcp://127.0.0.1:29483"]
@@ -78,52 +97,121 @@ func startSpoold() (*spoolproto.Client, error) {
   File = %q
   Level = "INFO"
 `, dir, filepath.Join(dir, "spoold.log"))
-	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(s.file, []byte(cfg), 0o600); err != nil {
+		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-f", file)
-	cmd.Stderr = &spoold.stderr
+	if err := s.start(); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return s, nil
+}
+
+// start runs spoold and waits until its socket answers a hello.
+func (s *spooldProc) start() error {
+	bin, err := spooldBinary()
+	if err != nil {
+		return err
+	}
+	s.stderr.Reset()
+	cmd := exec.Command(bin, "-f", s.file)
+	cmd.Stderr = &s.stderr
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
-	spoold.cmd = cmd
-	spoold.exited = make(chan struct{})
-	go func() { _ = cmd.Wait(); close(spoold.exited) }()
+	s.cmd = cmd
+	exited := make(chan struct{})
+	s.exited = exited
+	go func() { _ = cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
-		case <-spoold.exited:
-			return nil, fmt.Errorf("spoold exited: %s", spoold.stderr.String())
+		case <-exited:
+			return fmt.Errorf("spoold exited: %s", s.stderr.String())
 		default:
 		}
-		if _, err := os.Stat(socket); err == nil {
+		// A SIGKILLed spoold leaves its socket file: the hello, not the
+		// file, says the new one is up.
+		if _, err := os.Stat(s.socket); err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			c, err := spoolproto.Dial(ctx, socket, nil)
+			c, err := spoolproto.Dial(ctx, s.socket, nil)
 			cancel()
 			if err == nil {
-				return c, nil
+				_ = c.Close()
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("spoold did not come up: %s", spoold.stderr.String())
+			return fmt.Errorf("spoold did not come up: %s", s.stderr.String())
 		}
 		// Poll for the socket that the separate process creates; its
 		// exit ends the wait at once.
 		select {
-		case <-spoold.exited:
+		case <-exited:
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
 
+// stop ends spoold with SIGTERM, or SIGKILL if it takes too long.
+func (s *spooldProc) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		s.kill()
+	}
+}
+
+// kill SIGKILLs spoold and waits until it is gone.
+func (s *spooldProc) kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+}
+
+func (s *spooldProc) dial() (*spoolproto.Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return spoolproto.Dial(ctx, s.socket, nil)
+}
+
 // store returns the shared real spoold's client.
 func store(t testing.TB) *spoolproto.Client {
 	t.Helper()
-	spoold.once.Do(func() { spoold.client, spoold.err = startSpoold() })
-	if spoold.err != nil {
-		t.Fatal(spoold.err)
+	shared.once.Do(func() {
+		if shared.proc, shared.err = newSpoold(); shared.err == nil {
+			shared.client, shared.err = shared.proc.dial()
+		}
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
 	}
-	return spoold.client
+	return shared.client
+}
+
+// privateSpoold starts a spoold of the test's own, with its own databases,
+// and returns it and a client of it; both end with the test.
+func privateSpoold(t testing.TB) (*spooldProc, *spoolproto.Client) {
+	t.Helper()
+	proc, err := newSpoold()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		proc.stop()
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(proc.dir, "spoold.log"))
+			t.Logf("spoold log:\n%s", b)
+		}
+		_ = os.RemoveAll(proc.dir)
+	})
+	c, err := proc.dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return proc, c
 }
 
 func ctxT(t testing.TB) context.Context {
@@ -218,14 +306,22 @@ type harness struct {
 	out  chan Outgoing
 }
 
-// newHarness starts a Provider; edit adjusts its configuration first.
+// newHarness starts a Provider over the shared spoold; edit adjusts its
+// configuration first.
 func newHarness(t *testing.T, edit func(*Config)) *harness {
+	t.Helper()
+	return newHarnessOn(t, store(t), edit)
+}
+
+// newHarnessOn starts a Provider over st (h.st); edit may still replace
+// Config.Store by a wrapper of st.
+func newHarnessOn(t *testing.T, st spoolproto.Store, edit func(*Config)) *harness {
 	t.Helper()
 	sph, err := sphinx.New(sphinx.DefaultGeometry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, sph: sph, st: store(t), prov: newNode(t), mix: newNode(t), out: make(chan Outgoing, 64)}
+	h := &harness{t: t, sph: sph, st: st, prov: newNode(t), mix: newNode(t), out: make(chan Outgoing, 64)}
 	cfg := Config{
 		Sphinx: sph,
 		Store:  h.st,

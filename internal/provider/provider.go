@@ -26,7 +26,8 @@ const (
 	// DefaultStoreTimeout bounds one spoold call on the delivery path.
 	DefaultStoreTimeout = 10 * time.Second
 	// DefaultMaxEphemeralClients bounds the ephemeral users tracked for
-	// purging; beyond it no new ephemeral user is created.
+	// purging; beyond it no new ephemeral user is created. Users adopted
+	// at start-up may exceed it (see purge.go).
 	DefaultMaxEphemeralClients = 10000
 	// DefaultEphemeralIdle is how long an ephemeral user must have been
 	// disconnected before it is "gone" (one default epoch).
@@ -72,6 +73,8 @@ type Config struct {
 	// to be gone; 0 means DefaultEphemeralIdle.
 	EphemeralIdle time.Duration
 	// MaxEphemeralClients bounds the ephemeral users; 0 means the default.
+	// The users adopted from spoold at start-up count toward it, and are
+	// adopted even beyond it (purge.go).
 	MaxEphemeralClients int
 
 	// Kaetzchen are the built-in services ([[Provider.Kaetzchen]]).
@@ -158,6 +161,14 @@ type Provider struct {
 	// stopPurge ends the ephemeral purge loop.
 	stopPurge chan struct{}
 	purgeDone chan struct{}
+	// adoption is the purge loop's progress through the ephemeral users
+	// spoold recorded (purge.go); only the loop touches it, but done, closed
+	// once adoption succeeded, which tests wait on.
+	adoption struct {
+		after []byte // the last name adopted: the next attempt resumes after it
+		count int    // how many adopted so far
+		done  chan struct{}
+	}
 }
 
 // New checks cfg and starts the delivery and Kaetzchen workers.
@@ -217,6 +228,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	p.stopPurge = make(chan struct{})
 	p.purgeDone = make(chan struct{})
+	p.adoption.done = make(chan struct{})
 	go p.purgeLoop()
 	return p, nil
 }

@@ -51,7 +51,9 @@
 // the spoold.socket unit sets owner, group and mode). Messages: IsValid,
 // Exists, GetLink, AddUser, AddUserIfAbsent, UpdateUser, RemoveUser,
 // PurgeUser, SetIdentity, RemoveIdentity, GetIdentity, StoreMessage,
-// GetHead, RemoveMessage.
+// GetHead, RemoveMessage, AddEphemeralIfAbsent, ListEphemeral (protocol
+// version 2: the user database records which users mixd created as
+// ephemeral clients, so a restarted mixd can still purge them).
 //
 // # Shutdown
 //

@@ -229,3 +229,51 @@ func TestRefusedCaller(t *testing.T) {
 		t.Fatalf("second dial: %v", err)
 	}
 }
+
+// TestEphemeralMarksAcrossSIGKILL: what AddEphemeralIfAbsent and PurgeUser
+// acknowledged survives a SIGKILL of spoold, so the next mixd lists exactly
+// the ephemeral users that remain (ipc/spoolproto/PROTOCOL.md §3.8); and a
+// client survives the restart, resending the idempotent list.
+func TestEphemeralMarksAcrossSIGKILL(t *testing.T) {
+	n := newNode(t, "")
+	cmd := n.start(t)
+	c := dial(t, n.socket)
+	ctx := storetest.Ctx(t)
+	l := storetest.NewLink(t)
+	want := map[string]bool{}
+	var purged [][]byte
+	for i := range 2*spoolproto.MaxListEphemeral/64 + 1 {
+		u := storetest.NewUser(t)
+		if added, _, err := c.AddEphemeralIfAbsent(ctx, u, l); err != nil || !added {
+			t.Fatalf("AddEphemeralIfAbsent: %v", err)
+		}
+		if i%3 == 0 {
+			purged = append(purged, u)
+		} else {
+			want[string(u)] = true
+		}
+	}
+	ordinary := storetest.NewUser(t)
+	if err := c.AddUser(ctx, ordinary, l); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range purged {
+		if err := c.PurgeUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kill(t, cmd)
+	n.start(t)
+	got := storetest.ListAll(t, c, 4)
+	if len(got) != len(want) {
+		t.Fatalf("after SIGKILL and restart %d users listed, want %d", len(got), len(want))
+	}
+	for _, u := range got {
+		if !want[string(u)] {
+			t.Fatal("a purged or ordinary user is listed")
+		}
+	}
+	if ok, err := c.Exists(ctx, ordinary); err != nil || !ok {
+		t.Fatalf("ordinary user after restart: %t %v", ok, err)
+	}
+}

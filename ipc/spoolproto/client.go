@@ -95,6 +95,39 @@ func (c *Client) AddUserIfAbsent(ctx context.Context, user []byte, link *keys.Li
 	return rep.Added, rep.Valid, nil
 }
 
+// AddEphemeralIfAbsent calls AddEphemeralIfAbsent (PROTOCOL.md §3.8). Like
+// AddUserIfAbsent it is resent after a broken connection: a repeat finds the
+// user it added (added false, valid true).
+func (c *Client) AddEphemeralIfAbsent(ctx context.Context, user []byte, link *keys.LinkPublicKey) (added, valid bool, err error) {
+	var rep AddUserIfAbsentReply
+	if err := c.call(ctx, "AddEphemeralIfAbsent", TypeAddEphemeralIfAbsent, &UserKeyRequest{User: user, Link: linkBytes(link)}, &rep); err != nil {
+		return false, false, err
+	}
+	if rep.Added && !rep.Valid {
+		return false, false, fmt.Errorf("spoold AddEphemeralIfAbsent: %w: added but not valid", errReply)
+	}
+	return rep.Added, rep.Valid, nil
+}
+
+// ListEphemeral calls ListEphemeral (PROTOCOL.md §3.8). spoold checks the
+// arguments; the reply is checked against them (order, names, count), so
+// the caller may page on from its last name.
+func (c *Client) ListEphemeral(ctx context.Context, after []byte, limit int) ([][]byte, error) {
+	// Out of range is refused by spoold with ErrInvalidLimit; clamping
+	// here keeps a negative int from wrapping to a huge uint64 in the
+	// error's detail.
+	n := uint64(min(max(limit, 0), MaxListEphemeral+1))
+	var rep ListEphemeralReply
+	if err := c.call(ctx, "ListEphemeral", TypeListEphemeral, &ListEphemeralRequest{After: after, Limit: n}, &rep); err != nil {
+		return nil, err
+	}
+	users, err := rep.users(after, int(n))
+	if err != nil {
+		return nil, fmt.Errorf("spoold ListEphemeral: %w", err)
+	}
+	return users, nil
+}
+
 // UpdateUser calls UpdateUser (PROTOCOL.md §3.2).
 func (c *Client) UpdateUser(ctx context.Context, user []byte, link *keys.LinkPublicKey) error {
 	return c.call(ctx, "UpdateUser", TypeUpdateUser, &UserKeyRequest{User: user, Link: linkBytes(link)}, &EmptyReply{})

@@ -6,8 +6,8 @@
 // (internal/spoold/boltstore) and by Client, which mixd uses over spoold's
 // socket; NewServer serves any Store. One file per message family, request
 // beside reply: users.go (§3.1–§3.3), identity.go (§3.4), spool.go
-// (§3.5–§3.7). Client methods are named after the messages
-// (Client.StoreMessage); the server's handlers are answerX
+// (§3.5–§3.7), ephemeral.go (§3.8). Client methods are named after the
+// messages (Client.StoreMessage); the server's handlers are answerX
 // (answerStoreMessage).
 //
 // The package imports only ipc and internal/keys: mixd links it without

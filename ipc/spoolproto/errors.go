@@ -23,6 +23,7 @@ var (
 	ErrUserExists      = errors.New("user exists")
 	ErrIdentitySet     = errors.New("identity key still set")
 	ErrSpoolFull       = errors.New("spool full")
+	ErrInvalidLimit    = errors.New("invalid limit")
 )
 
 // wireErrors is PROTOCOL.md §5's table: each error's code. Within one
@@ -41,6 +42,7 @@ var wireErrors = []struct {
 	{ErrUserExists, ipc.CodeConflict},
 	{ErrIdentitySet, ipc.CodeConflict},
 	{ErrSpoolFull, ipc.CodeUnavailable},
+	{ErrInvalidLimit, ipc.CodeInvalid},
 }
 
 // wireError turns a Store error into what the caller sees: a reason from

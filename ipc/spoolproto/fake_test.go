@@ -13,6 +13,8 @@ type fakeStore struct {
 	err  error
 	link *keys.LinkPublicKey
 	head *Head
+	// listed is what ListEphemeral returns, whatever it is asked.
+	listed [][]byte
 }
 
 func (f *fakeStore) check(user []byte) error {
@@ -62,3 +64,12 @@ func (f *fakeStore) RemoveMessage(_ context.Context, u []byte, _ MessageID) erro
 	return f.check(u)
 }
 func (f *fakeStore) PurgeUser(_ context.Context, u []byte) error { return f.check(u) }
+func (f *fakeStore) AddEphemeralIfAbsent(_ context.Context, u []byte, _ *keys.LinkPublicKey) (bool, bool, error) {
+	return true, true, f.check(u)
+}
+func (f *fakeStore) ListEphemeral(_ context.Context, after []byte, limit int) ([][]byte, error) {
+	if err := CheckListEphemeral(after, limit); err != nil {
+		return nil, err
+	}
+	return f.listed, f.err
+}

@@ -1,6 +1,7 @@
 package spoolproto
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -13,7 +14,8 @@ import (
 // has a reply that encodes.
 func FuzzRequestBodies(f *testing.F) {
 	link, _ := memkey.GenerateLinkKey()
-	routes := Routes(&fakeStore{link: link.Public(), head: &Head{Count: 1, Message: &Message{Body: []byte("x")}}})
+	routes := Routes(&fakeStore{link: link.Public(), head: &Head{Count: 1, Message: &Message{Body: []byte("x")}},
+		listed: [][]byte{[]byte("a"), []byte("b")}})
 	seed := func(t ipc.MsgType, v any) {
 		b, err := ipc.Marshal(v)
 		if err != nil {
@@ -30,10 +32,15 @@ func FuzzRequestBodies(f *testing.F) {
 	seed(TypeStoreMessage, &StoreMessageRequest{User: u, Message: WireMessage{ID: make([]byte, 15), Body: []byte("m")}})
 	seed(TypeRemoveMessage, &RemoveMessageRequest{User: u, ID: make([]byte, 16)})
 	seed(TypeGetHead, &UserRequest{User: make([]byte, 40)})
+	seed(TypeAddEphemeralIfAbsent, &UserKeyRequest{User: u, Link: link.Public().Bytes()})
+	seed(TypeListEphemeral, &ListEphemeralRequest{Limit: MaxListEphemeral})
+	seed(TypeListEphemeral, &ListEphemeralRequest{After: u, Limit: 1})
+	seed(TypeListEphemeral, &ListEphemeralRequest{After: make([]byte, 33), Limit: 0})
+	seed(TypeListEphemeral, &ListEphemeralRequest{Limit: 1 << 63})
 	f.Add(uint16(TypeGetHead), []byte{0xf6})
 	f.Add(uint16(TypeExists), []byte{0xa1, 0x61, 'X', 0x00})
 	f.Fuzz(func(t *testing.T, typ uint16, body []byte) {
-		r, ok := routes[ipc.MsgType(typ)%16]
+		r, ok := routes[ipc.MsgType(typ)%32]
 		if !ok {
 			return
 		}
@@ -72,6 +79,53 @@ func FuzzReplies(f *testing.F) {
 		}
 		if h.Message != nil && (len(h.Message.Body) == 0 || len(h.Message.Body) > MaxMessageSize) {
 			t.Fatal("accepted a message of a bad size")
+		}
+	})
+}
+
+// FuzzListEphemeralReply decodes arbitrary ListEphemeral replies as the
+// client does: what it accepts is at most limit normalised names, strictly
+// ascending after the position asked for, so mixd can page on from the last.
+func FuzzListEphemeralReply(f *testing.F) {
+	for _, v := range []struct {
+		after []byte
+		limit int
+		rep   *ListEphemeralReply
+	}{
+		{nil, 2, &ListEphemeralReply{Users: [][]byte{[]byte("a"), []byte("b")}}},
+		{[]byte("a"), 1, &ListEphemeralReply{Users: [][]byte{[]byte("a")}}},
+		{nil, 2, &ListEphemeralReply{Users: [][]byte{[]byte("b"), []byte("a")}}},
+		{nil, 1, &ListEphemeralReply{Users: [][]byte{[]byte("a\x00")}}},
+		{nil, MaxListEphemeral, &ListEphemeralReply{}},
+	} {
+		b, _ := ipc.Marshal(v.rep)
+		f.Add(v.after, v.limit, b)
+	}
+	f.Add([]byte(nil), 3, []byte{0xa1, 0x61, 'U', 0xf6})
+	f.Fuzz(func(t *testing.T, after []byte, limit int, b []byte) {
+		if CheckListEphemeral(after, limit) != nil {
+			return // the client only decodes replies to requests spoold accepted
+		}
+		var rep ListEphemeralReply
+		if ipc.Unmarshal(b, &rep) != nil {
+			return
+		}
+		users, err := rep.users(after, limit)
+		if err != nil {
+			return
+		}
+		if len(users) > limit {
+			t.Fatalf("accepted %d names for a limit of %d", len(users), limit)
+		}
+		prev := after
+		for _, u := range users {
+			if n, err := NormalizeUser(u); err != nil || !bytes.Equal(n, u) {
+				t.Fatalf("accepted a name that is not normalised: %x", u)
+			}
+			if bytes.Compare(u, prev) <= 0 {
+				t.Fatal("accepted names out of order")
+			}
+			prev = u
 		}
 	})
 }

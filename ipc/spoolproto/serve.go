@@ -2,6 +2,7 @@ package spoolproto
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/splitmix/splitmix/internal/keys"
 	"github.com/splitmix/splitmix/ipc"
@@ -32,6 +33,9 @@ func Routes(st Store) ipc.Routes {
 		TypeGetHead:         {From: mixd, Handle: ipc.Handle(s.answerGetHead)},
 		TypeRemoveMessage:   {From: mixd, Handle: ipc.Handle(s.answerRemoveMessage)},
 		TypePurgeUser:       {From: mixd, Handle: ipc.Handle(s.answerPurgeUser)},
+
+		TypeAddEphemeralIfAbsent: {From: mixd, Handle: ipc.Handle(s.answerAddEphemeralIfAbsent)},
+		TypeListEphemeral:        {From: mixd, Handle: ipc.Handle(s.answerListEphemeral)},
 	}
 }
 
@@ -111,6 +115,38 @@ func (s *server) answerAddUserIfAbsent(ctx context.Context, _ ipc.Peer, req *Use
 		return nil, wireError(err)
 	}
 	return &AddUserIfAbsentReply{Added: added, Valid: valid}, nil
+}
+
+func (s *server) answerAddEphemeralIfAbsent(ctx context.Context, _ ipc.Peer, req *UserKeyRequest) (*AddUserIfAbsentReply, error) {
+	link, err := parseLink(req.Link)
+	if err != nil {
+		return nil, err
+	}
+	added, valid, err := s.store.AddEphemeralIfAbsent(ctx, req.User, link)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	return &AddUserIfAbsentReply{Added: added, Valid: valid}, nil
+}
+
+func (s *server) answerListEphemeral(ctx context.Context, _ ipc.Peer, req *ListEphemeralRequest) (*ListEphemeralReply, error) {
+	// Checked here, before the conversion to int, and again by the store.
+	limit := int(min(req.Limit, MaxListEphemeral+1))
+	if err := CheckListEphemeral(req.After, limit); err != nil {
+		return nil, wireError(err)
+	}
+	users, err := s.store.ListEphemeral(ctx, req.After, limit)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	if len(users) > limit {
+		// A store bug must not turn into a reply over MaxFrame.
+		return nil, fmt.Errorf("store listed %d ephemeral users for a limit of %d", len(users), limit)
+	}
+	if users == nil {
+		users = [][]byte{} // [] on the wire, as PROTOCOL.md §3.8 writes it
+	}
+	return &ListEphemeralReply{Users: users}, nil
 }
 
 func (s *server) answerUpdateUser(ctx context.Context, _ ipc.Peer, req *UserKeyRequest) (*EmptyReply, error) {

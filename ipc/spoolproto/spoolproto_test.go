@@ -5,6 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,8 +111,81 @@ func TestIdempotentCatalog(t *testing.T) {
 			t.Fatalf("type %d: idempotent %t", typ, Idempotent(typ))
 		}
 	}
-	if Idempotent(0) || Idempotent(15) {
+	if Idempotent(0) || Idempotent(17) {
 		t.Fatal("unknown types are idempotent")
+	}
+	if len(Routes(&fakeStore{})) != 16 || !Idempotent(TypeAddEphemeralIfAbsent) || !Idempotent(TypeListEphemeral) {
+		t.Fatal("the catalogue is not PROTOCOL.md §3's 16 messages")
+	}
+}
+
+// TestProtocolDoc: PROTOCOL.md's version (§2) and catalogue (§3) are the
+// code's: one row per route, idempotent as Idempotent says.
+func TestProtocolDoc(t *testing.T) {
+	doc, err := os.ReadFile("PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("| version (hello `V`) | `%d` |", Version); !strings.Contains(string(doc), want) {
+		t.Fatalf("PROTOCOL.md §2 does not say %q", want)
+	}
+	row := regexp.MustCompile(`(?m)^\| +(\d+) \| (\w+) \| mixd \| (yes|\*\*no\*\*) \| §3\.\d \|$`)
+	rows := row.FindAllStringSubmatch(string(doc), -1)
+	routes := Routes(&fakeStore{})
+	if len(rows) != len(routes) {
+		t.Fatalf("PROTOCOL.md §3 lists %d messages, the code routes %d", len(rows), len(routes))
+	}
+	for _, r := range rows {
+		n, _ := strconv.Atoi(r[1])
+		if _, ok := routes[ipc.MsgType(n)]; !ok {
+			t.Fatalf("PROTOCOL.md §3 lists %s as %d, which is not routed", r[2], n)
+		}
+		if Idempotent(ipc.MsgType(n)) != (r[3] == "yes") {
+			t.Fatalf("%s: idempotent %t in the code, %s in PROTOCOL.md", r[2], Idempotent(ipc.MsgType(n)), r[3])
+		}
+	}
+}
+
+// TestListEphemeralBounds: the server refuses out-of-range arguments with
+// the Store's errors, and the client refuses a reply that breaks §3.8.
+func TestListEphemeralBounds(t *testing.T) {
+	c := serve(t, &fakeStore{listed: [][]byte{[]byte("a"), []byte("b")}}, ipctest.AllowSelf(RoleMixd))
+	ctx := tctx(t)
+	for _, limit := range []int{0, -1, MaxListEphemeral + 1, 1 << 40} {
+		if _, err := c.ListEphemeral(ctx, nil, limit); !errors.Is(err, ErrInvalidLimit) || ipc.CodeOf(err) != ipc.CodeInvalid {
+			t.Fatalf("limit %d: %v", limit, err)
+		}
+	}
+	if _, err := c.ListEphemeral(ctx, make([]byte, MaxUserSize+1), 1); !errors.Is(err, ErrInvalidUser) {
+		t.Fatalf("long position: %v", err)
+	}
+	// A position of the longest size is accepted: it is compared, not
+	// normalised, and any name not starting with a zero byte sorts after it.
+	got, err := c.ListEphemeral(ctx, make([]byte, MaxUserSize), MaxListEphemeral)
+	if err != nil || len(got) != 2 || string(got[0]) != "a" || string(got[1]) != "b" {
+		t.Fatalf("list: %q %v", got, err)
+	}
+	for name, listed := range map[string][][]byte{
+		"out of order": {[]byte("b"), []byte("a")},
+		"repeated":     {[]byte("a"), []byte("a")},
+		"not after":    {[]byte("0")},
+		"padded name":  {[]byte("a\x00")},
+		"empty name":   {{}},
+		"too long":     {bytes.Repeat([]byte("x"), MaxUserSize+1)},
+	} {
+		c := serve(t, &fakeStore{listed: listed}, ipctest.AllowSelf(RoleMixd))
+		if _, err := c.ListEphemeral(ctx, []byte("0"), 4); !errors.Is(err, errReply) {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	// More names than asked is the server's refusal (internal), never a
+	// reply that could outgrow the frame.
+	c = serve(t, &fakeStore{listed: [][]byte{[]byte("a"), []byte("b")}}, ipctest.AllowSelf(RoleMixd))
+	if _, err := c.ListEphemeral(ctx, nil, 1); ipc.CodeOf(err) != ipc.CodeInternal {
+		t.Fatalf("over-long listing: %v", err)
+	}
+	if _, _, err := c.AddEphemeralIfAbsent(ctx, []byte("a"), nil); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("nil link: %v", err)
 	}
 }
 

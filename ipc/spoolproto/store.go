@@ -68,7 +68,8 @@ type Store interface {
 	AddUserIfAbsent(ctx context.Context, user []byte, link *keys.LinkPublicKey) (added, valid bool, err error)
 	// UpdateUser replaces user's link key; ErrUnknownUser if absent.
 	UpdateUser(ctx context.Context, user []byte, link *keys.LinkPublicKey) error
-	// RemoveUser removes user and its spool. ErrUnknownUser if absent;
+	// RemoveUser removes user, its spool and its ephemeral mark.
+	// ErrUnknownUser if absent;
 	// ErrIdentitySet while it has an identity key (the operator
 	// documentation: REMOVE_USER_IDENTITY must come first).
 	RemoveUser(ctx context.Context, user []byte) error
@@ -94,9 +95,25 @@ type Store interface {
 	// its client acknowledged it. A message that is not there (removed
 	// already) is not an error.
 	RemoveMessage(ctx context.Context, user []byte, id MessageID) error
-	// PurgeUser removes user, its identity key and its spool,
-	// unconditionally; an unknown user is not an error.
+	// PurgeUser removes an ephemeral user: the user, its identity key, its
+	// spool and its mark, whatever the identity key and the spool hold. A
+	// user without the mark (the operator's) is left as it is, and that and
+	// an unknown user are not errors. See PROTOCOL.md §3.3.
 	PurgeUser(ctx context.Context, user []byte) error
+
+	// AddEphemeralIfAbsent is AddUserIfAbsent for EnableEphemeralClients:
+	// a user it adds is also marked ephemeral, in the same commit, so that
+	// a later mixd finds it with ListEphemeral and purges it even if the
+	// mixd that created it died. A user that exists is left as it is,
+	// marked or not. The mark goes with the user (RemoveUser, PurgeUser)
+	// and stays through UpdateUser and SetIdentity; AddUser never sets it.
+	// See PROTOCOL.md §3.8.
+	AddEphemeralIfAbsent(ctx context.Context, user []byte, link *keys.LinkPublicKey) (added, valid bool, err error)
+	// ListEphemeral returns the names of the users marked ephemeral, in
+	// ascending byte order, those strictly after after (empty: from the
+	// first), at most limit of them; fewer than limit means the end. See
+	// CheckListEphemeral for the bounds, and PROTOCOL.md §3.8.
+	ListEphemeral(ctx context.Context, after []byte, limit int) ([][]byte, error)
 }
 
 // NormalizeUser returns the canonical form of a user name (PROTOCOL.md

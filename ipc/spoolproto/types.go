@@ -5,8 +5,9 @@ import (
 )
 
 // Version is bumped on any change to the catalog below or to any body.
-// See PROTOCOL.md §2.
-const Version = 1
+// See PROTOCOL.md §2. Version 2 added AddEphemeralIfAbsent and
+// ListEphemeral (§3.8).
+const Version = 2
 
 // MaxFrame bounds every frame: the largest message body (MaxMessageSize)
 // plus its user name, ids and the envelope. See PROTOCOL.md §2.
@@ -31,6 +32,9 @@ const (
 	TypeGetHead         ipc.MsgType = 12 // §3.6
 	TypeRemoveMessage   ipc.MsgType = 13 // §3.7
 	TypePurgeUser       ipc.MsgType = 14 // §3.3
+	// Version 2.
+	TypeAddEphemeralIfAbsent ipc.MsgType = 15 // §3.8
+	TypeListEphemeral        ipc.MsgType = 16 // §3.8
 )
 
 // RoleMixd is the only role spoold admits: mixd's uid ([Privsep] MixdUser).
@@ -44,7 +48,8 @@ func Idempotent(t ipc.MsgType) bool {
 	switch t {
 	case TypeIsValid, TypeExists, TypeAddUserIfAbsent, TypeUpdateUser, TypeGetLink,
 		TypeSetIdentity, TypeRemoveIdentity, TypeGetIdentity,
-		TypeStoreMessage, TypeGetHead, TypeRemoveMessage, TypePurgeUser:
+		TypeStoreMessage, TypeGetHead, TypeRemoveMessage, TypePurgeUser,
+		TypeAddEphemeralIfAbsent, TypeListEphemeral:
 		return true
 	}
 	return false

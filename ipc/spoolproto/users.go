@@ -7,7 +7,8 @@ type UserRequest struct {
 }
 
 // UserKeyRequest is a user and a link key: IsValid, AddUser,
-// AddUserIfAbsent and UpdateUser. See PROTOCOL.md §3.1 and §3.2.
+// AddUserIfAbsent, UpdateUser and AddEphemeralIfAbsent. See PROTOCOL.md
+// §3.1, §3.2 and §3.8.
 type UserKeyRequest struct {
 	User []byte `cbor:"U"`
 	Link []byte `cbor:"L"` // 1216 bytes, keys.LinkPublicKey
@@ -28,7 +29,8 @@ type GetLinkReply struct {
 	Link []byte `cbor:"L"` // 1216 bytes
 }
 
-// AddUserIfAbsentReply answers AddUserIfAbsent. See PROTOCOL.md §3.2.
+// AddUserIfAbsentReply answers AddUserIfAbsent and AddEphemeralIfAbsent.
+// See PROTOCOL.md §3.2 and §3.8.
 type AddUserIfAbsentReply struct {
 	Added bool `cbor:"A"`
 	Valid bool `cbor:"V"`

@@ -167,3 +167,147 @@ func TestCancelledContext(t *testing.T) {
 		t.Fatalf("Exists with a cancelled context: %v", err)
 	}
 }
+
+// TestReopenKeepsEphemeralMarks: the marks are durable, as the users are;
+// a user purged or removed before the restart stays unmarked after it.
+func TestReopenKeepsEphemeralMarks(t *testing.T) {
+	opts := testOptions(t.TempDir())
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	l := storetest.NewLink(t)
+	kept, purged, removed, ordinary := storetest.NewUser(t), storetest.NewUser(t), storetest.NewUser(t), storetest.NewUser(t)
+	for _, u := range [][]byte{kept, purged, removed} {
+		if added, _, err := s.AddEphemeralIfAbsent(ctx, u, l); err != nil || !added {
+			t.Fatalf("AddEphemeralIfAbsent: %v", err)
+		}
+	}
+	if err := s.AddUser(ctx, ordinary, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PurgeUser(ctx, purged); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveUser(ctx, removed); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, opts)
+	got := storetest.ListAll(t, s, 1)
+	if len(got) != 1 || string(got[0]) != string(kept) {
+		t.Fatalf("after reopening, %d users listed, want the one kept", len(got))
+	}
+	if ok, _ := s.IsValid(ctx, kept, l); !ok {
+		t.Fatal("the ephemeral user lost its key across reopen")
+	}
+}
+
+// TestOpenOldUserDB: a user database written before the "ephemeral"
+// bucket existed opens, its users intact and none of them ephemeral.
+func TestOpenOldUserDB(t *testing.T) {
+	opts := testOptions(t.TempDir())
+	u, l := storetest.NewUser(t), storetest.NewLink(t)
+	db, err := bolt.Open(opts.UserDB, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(bucketUsers)
+		if err != nil {
+			return err
+		}
+		return b.Put(u, (&userRecord{link: *l}).encode())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, opts)
+	ctx := context.Background()
+	if ok, err := s.IsValid(ctx, u, l); err != nil || !ok {
+		t.Fatalf("old user: %t %v", ok, err)
+	}
+	if got := storetest.ListAll(t, s, spoolproto.MaxListEphemeral); len(got) != 0 {
+		t.Fatalf("%d users of an old database listed as ephemeral", len(got))
+	}
+	e := storetest.NewUser(t)
+	if added, _, err := s.AddEphemeralIfAbsent(ctx, e, l); err != nil || !added {
+		t.Fatalf("AddEphemeralIfAbsent on an old database: %v", err)
+	}
+	if got := storetest.ListAll(t, s, 1); len(got) != 1 || string(got[0]) != string(e) {
+		t.Fatal("the new ephemeral user is not listed")
+	}
+}
+
+// TestOpenRemovesOrphanMarks: a mark without its user (no commit leaves
+// one; a hand-edited file might) is dropped at Open, so it cannot make a
+// later user of that name ephemeral; marks with a user stay.
+func TestOpenRemovesOrphanMarks(t *testing.T) {
+	opts := testOptions(t.TempDir())
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	l := storetest.NewLink(t)
+	kept, orphan := storetest.NewUser(t), storetest.NewUser(t)
+	if _, _, err := s.AddEphemeralIfAbsent(ctx, kept, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.users.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketEphemeral).Put(orphan, encodeMark()) }); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	s, err = Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	v, err := s.vacuum()
+	if err != nil || v.marks != 0 || v.spools != 0 {
+		t.Fatalf("Open left something to vacuum: %+v %v", v, err)
+	}
+	got := storetest.ListAll(t, s, spoolproto.MaxListEphemeral)
+	if len(got) != 1 || string(got[0]) != string(kept) {
+		t.Fatalf("after Open, %d users listed, want the one with a user", len(got))
+	}
+	if added, _, err := s.AddUserIfAbsent(ctx, orphan, l); err != nil || !added {
+		t.Fatal(err)
+	}
+	if len(storetest.ListAll(t, s, spoolproto.MaxListEphemeral)) != 1 {
+		t.Fatal("a user took over an orphan mark")
+	}
+}
+
+// TestVacuumCountsOrphanMarks checks vacuum itself on a live store.
+func TestVacuumCountsOrphanMarks(t *testing.T) {
+	s := open(t, testOptions(t.TempDir()))
+	for range 3 {
+		u := storetest.NewUser(t)
+		if err := s.users.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketEphemeral).Put(u, encodeMark()) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := s.vacuum(); err != nil || v.marks != 3 {
+		t.Fatalf("vacuum: %+v %v", v, err)
+	}
+	if got := storetest.ListAll(t, s, 2); len(got) != 0 {
+		t.Fatalf("%d orphan marks survived vacuum", len(got))
+	}
+}
+
+func TestCorruptMarkIsAnError(t *testing.T) {
+	s := open(t, testOptions(t.TempDir()))
+	u := storetest.NewUser(t)
+	if err := s.users.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketEphemeral).Put(u, []byte{9, 9}) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ListEphemeral(context.Background(), nil, 1); !errors.Is(err, errCorrupt) {
+		t.Fatalf("corrupt mark: %v", err)
+	}
+}

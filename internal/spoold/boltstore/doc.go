@@ -4,9 +4,23 @@
 // # Files
 //
 // The user database ([Provider.UserDB.Bolt] UserDB, default
-// DataDir/users.db) has one bucket, "users": user name -> user record. The
-// spool ([Provider.SpoolDB.Bolt] SpoolDB, default DataDir/spool.db) has one
-// bucket, "spool", holding a bucket per user that has messages:
+// DataDir/users.db) has two buckets:
+//
+//	users/<user>      user record (link key, identity key)
+//	ephemeral/<user>  mark record: the user was created ephemeral
+//	                  (AddEphemeralIfAbsent, ipc/spoolproto/PROTOCOL.md
+//	                  §1.4), so a later mixd lists it (ListEphemeral, in
+//	                  the bucket's byte order) and purges it when gone
+//
+// A user and its mark are written in one transaction and deleted in one
+// (RemoveUser, PurgeUser), so a mark never outlives its user; AddUser
+// writes no mark and clears a stray one, and PurgeUser leaves a user
+// without a mark alone (the operator's users are permanent). A file written before the
+// "ephemeral" bucket existed opens as it is: Open creates the bucket,
+// empty, and the users already there stay ordinary users.
+//
+// The spool ([Provider.SpoolDB.Bolt] SpoolDB, default DataDir/spool.db)
+// has one bucket, "spool", holding a bucket per user that has messages:
 //
 //	spool/<user>/n           message count, uint64 big-endian
 //	spool/<user>/msgs/<seq>  message record; seq is uint64 big-endian, so
@@ -32,7 +46,9 @@
 // The two files are separate (as the spec's configuration has them), so
 // removing a user is two commits: the user record first, then the spool.
 // Open removes spools whose user no longer exists, left by a crash between
-// the two.
+// the two, and marks whose user no longer exists (which no commit leaves,
+// but a hand-edited file might, and which would make a later user of that
+// name ephemeral).
 //
 // SECURITY: link keys are compared in constant time. No error names a user.
 package boltstore

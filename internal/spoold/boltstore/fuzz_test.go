@@ -46,3 +46,20 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeMark: as FuzzDecodeUser, for ephemeral mark records: only the
+// one valid encoding decodes.
+func FuzzDecodeMark(f *testing.F) {
+	f.Add(encodeMark())
+	f.Add([]byte{})
+	f.Add([]byte{2})
+	f.Add([]byte{1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if decodeMark(b) != nil {
+			return
+		}
+		if !bytes.Equal(encodeMark(), b) {
+			t.Fatal("mark record does not round-trip")
+		}
+	})
+}

@@ -51,6 +51,22 @@ func decodeUser(b []byte) (*userRecord, error) {
 	return u, nil
 }
 
+// A mark record is the value of an ephemeral user's entry in the
+// "ephemeral" bucket:
+//
+//	version(1)
+//
+// Its presence is the mark; the version byte leaves room to record more
+// (a creation time, say) without guessing at old values.
+func encodeMark() []byte { return []byte{recordVersion} }
+
+func decodeMark(b []byte) error {
+	if len(b) != 1 || b[0] != recordVersion {
+		return fmt.Errorf("%w: ephemeral mark of %d bytes", errCorrupt, len(b))
+	}
+	return nil
+}
+
 // A message record is
 //
 //	version(1) ‖ id(16) ‖ flags(1) ‖ [SURB id(16) if flags&flagSURB] ‖ body

@@ -72,10 +72,13 @@ var _ spoolproto.Store = (*Store)(nil)
 
 var (
 	bucketUsers = []byte("users")
-	bucketSpool = []byte("spool")
-	bucketMsgs  = []byte("msgs")
-	bucketIDs   = []byte("ids")
-	keyCount    = []byte("n")
+	// bucketEphemeral is in the user database beside bucketUsers:
+	// user name -> mark record, for the users created ephemeral.
+	bucketEphemeral = []byte("ephemeral")
+	bucketSpool     = []byte("spool")
+	bucketMsgs      = []byte("msgs")
+	bucketIDs       = []byte("ids")
+	keyCount        = []byte("n")
 )
 
 func (o *Options) check() error {
@@ -103,9 +106,10 @@ func (o *Options) check() error {
 	return nil
 }
 
-// openDB opens one bolt file and creates its top bucket. The file lock
-// wait is bounded, so a second spoold fails instead of hanging.
-func openDB(path string, bucket []byte) (*bolt.DB, error) {
+// openDB opens one bolt file and creates its top buckets, those a file
+// written by an older version lacks included. The file lock wait is
+// bounded, so a second spoold fails instead of hanging.
+func openDB(path string, buckets ...[]byte) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
@@ -114,8 +118,12 @@ func openDB(path string, bucket []byte) (*bolt.DB, error) {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucket)
-		return err
+		for _, b := range buckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	}); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -124,14 +132,14 @@ func openDB(path string, bucket []byte) (*bolt.DB, error) {
 }
 
 // Open opens (creating if needed) both databases, then removes the spools
-// of users that no longer exist (see doc.go).
+// and ephemeral marks of users that no longer exist (see doc.go).
 func Open(opts Options) (*Store, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
 	s := &Store{opts: opts}
 	var err error
-	if s.users, err = openDB(opts.UserDB, bucketUsers); err != nil {
+	if s.users, err = openDB(opts.UserDB, bucketUsers, bucketEphemeral); err != nil {
 		return nil, err
 	}
 	if s.spool, err = openDB(opts.SpoolDB, bucketSpool); err != nil {

@@ -47,6 +47,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("SpoolInvalid", h.testSpoolInvalid)
 	t.Run("RemoveAndPurge", h.testRemoveAndPurge)
 	t.Run("ConcurrentStores", h.testConcurrentStores)
+	t.Run("EphemeralMark", h.testEphemeralMark)
+	t.Run("EphemeralListing", h.testEphemeralListing)
+	t.Run("EphemeralConcurrentFirstUse", h.testEphemeralConcurrentFirstUse)
 }
 
 // Ctx returns a context bounded for one test.
@@ -479,11 +482,34 @@ func (h Harness) testRemoveAndPurge(t *testing.T) {
 	if hd := h.head(t, u); hd.Count != 0 {
 		t.Fatal("a removed user's spool survived")
 	}
-	// PurgeUser ignores the identity key and is idempotent.
+	// PurgeUser leaves a user without the ephemeral mark alone, identity
+	// key and spool included (PROTOCOL.md §3.3).
 	if err := s.SetIdentity(ctx, u, NewUser(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.StoreMessage(ctx, u, NewMessage(9, true)); err != nil {
+	um := NewMessage(9, true)
+	if err := s.StoreMessage(ctx, u, um); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PurgeUser(ctx, u); err != nil {
+		t.Fatalf("PurgeUser of a permanent user: %v", err)
+	}
+	if !h.valid(t, u, l) {
+		t.Fatal("PurgeUser removed a permanent user")
+	}
+	if _, err := s.GetIdentity(ctx, u); err != nil {
+		t.Fatalf("PurgeUser took a permanent user's identity key: %v", err)
+	}
+	if hd := h.head(t, u); hd.Count != 1 || hd.Message == nil || !sameMessage(hd.Message, um) {
+		t.Fatal("PurgeUser touched a permanent user's spool")
+	}
+	// PurgeUser of an ephemeral user ignores the identity key and is
+	// idempotent.
+	e, el := h.addEphemeral(t)
+	if err := s.SetIdentity(ctx, e, NewUser(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StoreMessage(ctx, e, NewMessage(9, true)); err != nil {
 		t.Fatal(err)
 	}
 	keep, _ := h.addUser(t)
@@ -492,20 +518,20 @@ func (h Harness) testRemoveAndPurge(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if err := s.PurgeUser(ctx, u); err != nil {
+		if err := s.PurgeUser(ctx, e); err != nil {
 			t.Fatalf("PurgeUser: %v", err)
 		}
 	}
-	if h.exists(t, u) {
+	if h.exists(t, e) {
 		t.Fatal("purged user exists")
 	}
-	if hd := h.head(t, u); hd.Count != 0 {
+	if hd := h.head(t, e); hd.Count != 0 {
 		t.Fatal("purged user's spool survived")
 	}
-	if err := s.AddUser(ctx, u, l); err != nil {
+	if err := s.AddUser(ctx, e, el); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.GetIdentity(ctx, u)
+	_, err := s.GetIdentity(ctx, e)
 	wantErr(t, "identity after purge", err, spoolproto.ErrNoIdentity)
 	if got := h.drain(t, keep); len(got) != 1 || !sameMessage(got[0], km) {
 		t.Fatal("purge touched another user's spool")
@@ -559,5 +585,268 @@ func (h Harness) testConcurrentStores(t *testing.T) {
 			}
 			delete(want, m.ID)
 		}
+	}
+}
+
+// ListAll pages through ListEphemeral with limit and returns every name,
+// checking each page: at most limit names, ascending, after the position
+// asked for. The suite shares one Store, so the result holds other tests'
+// ephemeral users too.
+func ListAll(t testing.TB, s spoolproto.Store, limit int) [][]byte {
+	t.Helper()
+	var all [][]byte
+	var after []byte
+	for pages := 0; ; pages++ {
+		if pages > 1<<20 {
+			t.Fatal("ListEphemeral does not end")
+		}
+		page, err := s.ListEphemeral(Ctx(t), after, limit)
+		if err != nil {
+			t.Fatalf("ListEphemeral: %v", err)
+		}
+		if len(page) > limit {
+			t.Fatalf("ListEphemeral returned %d names for a limit of %d", len(page), limit)
+		}
+		for _, u := range page {
+			if bytes.Compare(u, after) <= 0 {
+				t.Fatalf("ListEphemeral: %x listed after %x", u, after)
+			}
+			after = u
+		}
+		all = append(all, page...)
+		if len(page) < limit {
+			return all
+		}
+	}
+}
+
+func listed(all [][]byte, u []byte) int {
+	n := 0
+	for _, v := range all {
+		if bytes.Equal(v, u) {
+			n++
+		}
+	}
+	return n
+}
+
+// marked reports whether u is listed once (true) or not at all (false).
+func (h Harness) marked(t *testing.T, u []byte) bool {
+	t.Helper()
+	n := listed(ListAll(t, h.Store, spoolproto.MaxListEphemeral), u)
+	if n > 1 {
+		t.Fatalf("a user is listed %d times", n)
+	}
+	return n == 1
+}
+
+func (h Harness) addEphemeral(t *testing.T) ([]byte, *keys.LinkPublicKey) {
+	t.Helper()
+	u, l := NewUser(t), NewLink(t)
+	added, valid, err := h.Store.AddEphemeralIfAbsent(Ctx(t), u, l)
+	if err != nil || !added || !valid {
+		t.Fatalf("AddEphemeralIfAbsent: added %t valid %t %v", added, valid, err)
+	}
+	return u, l
+}
+
+// testEphemeralMark: AddEphemeralIfAbsent is AddUserIfAbsent plus a mark
+// that lives and dies with the user (PROTOCOL.md §1.4, §3.8).
+func (h Harness) testEphemeralMark(t *testing.T) {
+	s, ctx := h.Store, Ctx(t)
+	e, l := h.addEphemeral(t)
+	if !h.valid(t, e, l) || !h.marked(t, e) {
+		t.Fatal("an ephemeral user is not valid or not marked")
+	}
+	other := NewLink(t)
+	added, valid, err := s.AddEphemeralIfAbsent(ctx, e, l)
+	if err != nil || added || !valid {
+		t.Fatalf("second use, same key: added %t valid %t %v", added, valid, err)
+	}
+	added, valid, err = s.AddEphemeralIfAbsent(ctx, e, other)
+	if err != nil || added || valid {
+		t.Fatalf("another key: added %t valid %t %v", added, valid, err)
+	}
+	if !h.valid(t, e, l) || !h.marked(t, e) {
+		t.Fatal("a second first contact changed the user")
+	}
+
+	// Ordinary users are never marked, whatever finds them later.
+	o, ol := h.addUser(t)
+	added, valid, err = s.AddEphemeralIfAbsent(ctx, o, ol)
+	if err != nil || added || !valid {
+		t.Fatalf("ephemeral first contact of an ordinary user: added %t valid %t %v", added, valid, err)
+	}
+	tofu := NewUser(t)
+	if added, _, err := s.AddUserIfAbsent(ctx, tofu, l); err != nil || !added {
+		t.Fatalf("AddUserIfAbsent: %v", err)
+	}
+	all := ListAll(t, s, spoolproto.MaxListEphemeral)
+	if listed(all, o) != 0 || listed(all, tofu) != 0 {
+		t.Fatal("an ordinary user is listed as ephemeral")
+	}
+
+	// The operator's commands: ADD_USER of an ephemeral user fails as for
+	// any user; UPDATE_USER and SET_USER_IDENTITY keep the mark.
+	wantErr(t, "AddUser of an ephemeral user", s.AddUser(ctx, e, other), spoolproto.ErrUserExists)
+	if err := s.UpdateUser(ctx, e, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetIdentity(ctx, e, NewUser(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !h.valid(t, e, other) || !h.marked(t, e) {
+		t.Fatal("UpdateUser or SetIdentity lost the mark")
+	}
+	// RemoveUser refused keeps it; RemoveUser done removes it.
+	wantErr(t, "RemoveUser with identity", s.RemoveUser(ctx, e), spoolproto.ErrIdentitySet)
+	if !h.marked(t, e) {
+		t.Fatal("a refused RemoveUser removed the mark")
+	}
+	if err := s.RemoveIdentity(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveUser(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if h.exists(t, e) || h.marked(t, e) {
+		t.Fatal("RemoveUser left the user or its mark")
+	}
+	// The operator re-adding the name makes a permanent user.
+	if err := s.AddUser(ctx, e, l); err != nil {
+		t.Fatal(err)
+	}
+	if h.marked(t, e) {
+		t.Fatal("AddUser of a formerly ephemeral name is marked")
+	}
+
+	// PurgeUser removes the mark, twice over; a TOFU user of the same name
+	// afterwards is ordinary.
+	p, pl := h.addEphemeral(t)
+	if err := s.StoreMessage(ctx, p, NewMessage(3, false)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.PurgeUser(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.exists(t, p) || h.marked(t, p) {
+		t.Fatal("PurgeUser left the user or its mark")
+	}
+	if added, _, err := s.AddUserIfAbsent(ctx, p, pl); err != nil || !added {
+		t.Fatalf("AddUserIfAbsent after purge: %v", err)
+	}
+	if h.marked(t, p) {
+		t.Fatal("a purged mark came back")
+	}
+
+	// Names are normalised: the padded form is the user, listed unpadded.
+	name := NewUser(t)[:10]
+	name[9] = 'e'
+	padded := append(append([]byte(nil), name...), make([]byte, 22)...)
+	if added, _, err := s.AddEphemeralIfAbsent(ctx, padded, l); err != nil || !added {
+		t.Fatalf("AddEphemeralIfAbsent of a padded name: %v", err)
+	}
+	if !h.marked(t, name) || !h.valid(t, name, l) {
+		t.Fatal("a padded name is not listed in its normal form")
+	}
+	for _, bad := range [][]byte{nil, {0}, make([]byte, 33)} {
+		_, _, err := s.AddEphemeralIfAbsent(ctx, bad, l)
+		wantErr(t, fmt.Sprintf("AddEphemeralIfAbsent(%x)", bad), err, spoolproto.ErrInvalidUser)
+	}
+	_, _, err = s.AddEphemeralIfAbsent(ctx, NewUser(t), nil)
+	wantErr(t, "AddEphemeralIfAbsent with no key", err, spoolproto.ErrInvalidKey)
+}
+
+// testEphemeralListing: pages are ascending, bounded and contiguous: paging
+// with a small limit over more than three pages of new users gives what one
+// large page does, every new ephemeral user once and no ordinary one.
+func (h Harness) testEphemeralListing(t *testing.T) {
+	s, ctx := h.Store, Ctx(t)
+	const limit = 4
+	mine := map[string]bool{}
+	for range 3*limit + 1 {
+		u, _ := h.addEphemeral(t)
+		mine[string(u)] = true
+	}
+	ordinary, _ := h.addUser(t)
+	small := ListAll(t, s, limit)
+	large := ListAll(t, s, spoolproto.MaxListEphemeral)
+	if len(small) != len(large) {
+		t.Fatalf("paging by %d lists %d names, by %d %d", limit, len(small), spoolproto.MaxListEphemeral, len(large))
+	}
+	for i := range small {
+		if !bytes.Equal(small[i], large[i]) {
+			t.Fatalf("name %d differs between page sizes", i)
+		}
+	}
+	for u := range mine {
+		if listed(small, []byte(u)) != 1 {
+			t.Fatal("a new ephemeral user is not listed exactly once")
+		}
+	}
+	if listed(small, ordinary) != 0 {
+		t.Fatal("an ordinary user is listed")
+	}
+	// A page starts strictly after its position, whether or not the
+	// position is a user; limit 1 is a page of one.
+	for i := range small {
+		page, err := s.ListEphemeral(ctx, small[i], 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i+1 < len(small) && (len(page) != 1 || !bytes.Equal(page[0], small[i+1])) {
+			t.Fatalf("the page after name %d is not name %d", i, i+1)
+		}
+		if i+1 == len(small) && len(page) != 0 {
+			t.Fatal("a page after the last name is not empty")
+		}
+	}
+	// Every name between the first name's prefix and the first name would
+	// itself have come first: the page after the prefix is the first name.
+	prefix := small[0][:len(small[0])-1]
+	if page, err := s.ListEphemeral(ctx, prefix, 1); err != nil || len(page) != 1 || !bytes.Equal(page[0], small[0]) {
+		t.Fatalf("a page after a position that is not a user: %v", err)
+	}
+	// Bounds.
+	for _, bad := range []int{0, -1, spoolproto.MaxListEphemeral + 1} {
+		_, err := s.ListEphemeral(ctx, nil, bad)
+		wantErr(t, fmt.Sprintf("ListEphemeral limit %d", bad), err, spoolproto.ErrInvalidLimit)
+	}
+	_, err := s.ListEphemeral(ctx, make([]byte, spoolproto.MaxUserSize+1), 1)
+	wantErr(t, "ListEphemeral after a 33-byte position", err, spoolproto.ErrInvalidUser)
+	if _, err := s.ListEphemeral(ctx, bytes.Repeat([]byte{0xff}, spoolproto.MaxUserSize), 1); err != nil {
+		t.Fatalf("ListEphemeral after the largest name: %v", err)
+	}
+}
+
+// testEphemeralConcurrentFirstUse: concurrent first contacts of one name
+// add it once, marked once.
+func (h Harness) testEphemeralConcurrentFirstUse(t *testing.T) {
+	const n = 8
+	u, l := NewUser(t), NewLink(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	adds, errs := 0, []error(nil)
+	for range n {
+		wg.Go(func() {
+			added, valid, err := h.Store.AddEphemeralIfAbsent(Ctx(t), u, l)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil || !valid {
+				errs = append(errs, fmt.Errorf("valid %t: %v", valid, err))
+			}
+			if added {
+				adds++
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 || adds != 1 {
+		t.Fatalf("%d concurrent first contacts: %d added, errors %v", n, adds, errs)
+	}
+	if !h.marked(t, u) {
+		t.Fatal("not marked")
 	}
 }
