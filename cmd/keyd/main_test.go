@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +15,8 @@ import (
 	"github.com/splitmix/splitmix/internal/epochtime"
 	"github.com/splitmix/splitmix/ipc/ipctest"
 	"github.com/splitmix/splitmix/ipc/keyproto"
+
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 // keydBin is the keyd binary under test, built once by TestMain.
@@ -151,29 +152,10 @@ func (n *node) generate(t *testing.T) result {
 	return r
 }
 
-// syncBuffer is a bytes.Buffer safe for the process's writer goroutine
-// and the test reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a keyd serving in the background.
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *proctest.Buffer
 	done   chan struct{}
 	err    error
 }
@@ -181,7 +163,7 @@ type proc struct {
 // start starts keyd and waits until it answers on its socket.
 func (n *node) start(t *testing.T) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(keydBin, "-f", n.cfg), stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: exec.Command(keydBin, "-f", n.cfg), stderr: &proctest.Buffer{}, done: make(chan struct{})}
 	p.cmd.Stdout = io.Discard
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,27 +29,9 @@ func TestMain(m *testing.M) {
 	}))
 }
 
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startTestnet runs the command on a small network in a fresh short
 // directory.
-func startTestnet(t *testing.T, extra ...string) (*exec.Cmd, *lockedBuffer, string, chan error) {
+func startTestnet(t *testing.T, extra ...string) (*exec.Cmd, *proctest.Buffer, string, chan error) {
 	t.Helper()
 	net := filepath.Join(proctest.ShortTempDir(t), "net")
 	base, err := testnet.FreeBasePort(6)
@@ -60,7 +41,7 @@ func startTestnet(t *testing.T, extra ...string) (*exec.Cmd, *lockedBuffer, stri
 	args := append([]string{"-dir", net, "-bin", binDir, "-epoch", "15s", "-mixes-per-layer", "1", "-users", "1",
 		"-summary", "1s", "-ping", "1s", "-rate", "4", "-base-port", strconv.Itoa(base)}, extra...)
 	cmd := exec.Command(filepath.Join(binDir, "testnet"), args...)
-	out := &lockedBuffer{}
+	out := &proctest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -111,7 +92,7 @@ func waitExit(t *testing.T, done chan error, d time.Duration) int {
 	return -1
 }
 
-func waitOutput(t *testing.T, out *lockedBuffer, done chan error, want string, d time.Duration) {
+func waitOutput(t *testing.T, out *proctest.Buffer, done chan error, want string, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !strings.Contains(out.String(), want) {

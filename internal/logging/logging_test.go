@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,28 +9,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
-// lockedBuffer is a bytes.Buffer safe for concurrent writers and readers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestLevelFiltering(t *testing.T) {
-	var buf lockedBuffer
+	var buf proctest.Buffer
 	b, err := NewWriter(&buf, "NOTICE")
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +44,7 @@ func TestLevelFiltering(t *testing.T) {
 func TestEveryLevelFiltersBelowItself(t *testing.T) {
 	names := LevelNames()
 	for i, level := range names {
-		var buf lockedBuffer
+		var buf proctest.Buffer
 		b, err := NewWriter(&buf, strings.ToLower(level)) // names are case-insensitive
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +68,7 @@ func logAll(l *Logger) {
 }
 
 func TestLineFormat(t *testing.T) {
-	var buf lockedBuffer
+	var buf proctest.Buffer
 	b, err := NewWriter(&buf, "DEBUG")
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +84,7 @@ func TestLineFormat(t *testing.T) {
 }
 
 func TestLevelNamesInOutput(t *testing.T) {
-	var buf lockedBuffer
+	var buf proctest.Buffer
 	b, err := NewWriter(&buf, "DEBUG")
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +125,7 @@ func TestUnknownLevel(t *testing.T) {
 }
 
 func TestDefaultLevelIsNotice(t *testing.T) {
-	b, err := NewWriter(&lockedBuffer{}, "")
+	b, err := NewWriter(&proctest.Buffer{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,9 @@
 //     Proc says whether it exited, and is stopped with SIGTERM and then
 //     SIGKILL after a deadline;
 //   - Output runs a program to completion;
-//   - Tail, ShortTempDir, TestWriter, WaitFor and Eventually are the small
-//     things such tests need around them: a log's end, a directory short
-//     enough for UNIX socket paths, progress into the test log, and waiting
-//     for a condition with a deadline instead of sleeping.
+//   - Tail, ShortTempDir, TestWriter, Buffer, WaitFor and Eventually are
+//     the small things such tests need around them: a log's end, a
+//     directory short enough for UNIX socket paths, progress into the test
+//     log, output read while it is written, and waiting for a condition
+//     with a deadline instead of sleeping.
 package proctest

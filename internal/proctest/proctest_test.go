@@ -235,3 +235,22 @@ func TestTestWriter(t *testing.T) {
 		t.Fatalf("logged %q", r.logged)
 	}
 }
+
+// Buffer takes writes from one goroutine while another reads, under -race.
+func TestBuffer(t *testing.T) {
+	var b Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			fmt.Fprint(&b, "x")
+		}
+	}()
+	for range 100 {
+		_ = b.String()
+	}
+	<-done
+	if got := b.String(); got != strings.Repeat("x", 100) {
+		t.Fatalf("Buffer holds %q", got)
+	}
+}

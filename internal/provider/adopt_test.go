@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"github.com/splitmix/splitmix/internal/logging"
 	"github.com/splitmix/splitmix/ipc/ipctest"
 	"github.com/splitmix/splitmix/ipc/spoolproto"
+
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 // ephemeralConfig enables ephemeral clients with idle on clock.
@@ -53,24 +54,6 @@ func exists(t *testing.T, st spoolproto.Store, u []byte) bool {
 	return ok
 }
 
-// lockedBuffer is a log destination read while the Provider may write.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // An ephemeral user created before mixd restarted is adopted by the next
 // Provider and purged by it once gone; an ordinary user (ADD_USER, or trust
 // on first use) is never adopted. The adoption is logged once at NOTICE,
@@ -91,7 +74,7 @@ func TestEphemeralAdoptedAfterRestart(t *testing.T) {
 	}
 	closeProvider(t, h1) // mixd stops; its memory of eph is gone
 
-	var logs lockedBuffer
+	var logs proctest.Buffer
 	backend, err := logging.NewWriter(&logs, "INFO")
 	if err != nil {
 		t.Fatal(err)
