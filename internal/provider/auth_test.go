@@ -64,11 +64,7 @@ func TestEphemeralClients(t *testing.T) {
 	clock := newFakeClock()
 	const idle = time.Hour
 	_, st := privateSpoold(t)
-	h := newHarnessOn(t, st, func(c *Config) {
-		c.EnableEphemeralClients = true
-		c.EphemeralIdle = idle
-		c.Now = clock.Now
-	})
+	h := newHarnessOn(t, st, ephemeralConfig(clock, idle))
 	emptyUser, fullUser := newUserName(t), newUserName(t)
 	keyE, keyF := newLinkKey(t), newLinkKey(t)
 	if err := h.p.Authorize(ctxT(t), emptyUser, keyE); err != nil {
@@ -132,11 +128,7 @@ func TestPurgeSparesReplacedUser(t *testing.T) {
 	clock := newFakeClock()
 	const idle = time.Hour
 	_, st := privateSpoold(t)
-	h := newHarnessOn(t, st, func(c *Config) {
-		c.EnableEphemeralClients = true
-		c.EphemeralIdle = idle
-		c.Now = clock.Now
-	})
+	h := newHarnessOn(t, st, ephemeralConfig(clock, idle))
 	user, key := newUserName(t), newLinkKey(t)
 	if err := h.p.Authorize(ctxT(t), user, key); err != nil {
 		t.Fatal(err)
