@@ -76,19 +76,7 @@ func (p *Provider) Deliver(res *sphinx.UnwrapResult, received time.Time) bool {
 
 // queueDelivery hands d to the delivery workers without blocking.
 func (p *Provider) queueDelivery(d *delivery) bool {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed {
-		p.count.drop(DropShuttingDown)
-		return false
-	}
-	select {
-	case p.deliveries <- d:
-		return true
-	default:
-		p.count.drop(DropQueueFull)
-		return false
-	}
+	return enqueue(p, p.deliveries, d, DropQueueFull)
 }
 
 // deliveryWorker is one of Debug.NumProviderWorkers: it spools what Deliver

@@ -154,19 +154,7 @@ func (p *Provider) queueRequest(endpoint, surb, payload []byte, received time.Ti
 		return false
 	}
 	r := &request{svc: s, surb: clone(surb), payload: clone(payload), received: received, queued: p.now(), delay: delay}
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed {
-		p.count.drop(DropShuttingDown)
-		return false
-	}
-	select {
-	case p.requests <- r:
-		return true
-	default:
-		p.count.drop(DropKaetzchenQueueFull)
-		return false
-	}
+	return enqueue(p, p.requests, r, DropKaetzchenQueueFull)
 }
 
 // kaetzchenWorker is one of Debug.NumKaetzchenWorkers.
