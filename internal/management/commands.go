@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/splitmix/splitmix/internal/keys"
 )
 
 // command is one entry of the dispatch table: its name, its arguments'
@@ -88,56 +90,58 @@ func result(cmd string, err error, okText string) reply {
 // badArgument answers a syntax error in an argument with 501.
 func badArgument(err error) reply { return newReply(CodeBadArguments, err.Error()) }
 
-func (s *Server) answerAddUser(ctx context.Context, args []string) reply {
+// userCommand answers a command whose one argument is USER: 501 for a
+// malformed name, otherwise call's outcome (see result).
+func userCommand(name, okText string, args []string, call func(user string) error) reply {
 	user, err := parseUserName(args[0])
 	if err != nil {
 		return badArgument(err)
 	}
-	key, err := parseLinkKey(args[1])
+	return result(name, call(user), okText)
+}
+
+// userKeyCommand answers a command whose arguments are USER and a key that
+// parseKey reads: 501 if either is malformed, otherwise call's outcome.
+func userKeyCommand[K any](name, okText string, args []string, parseKey func(string) (K, error), call func(user string, key K) error) reply {
+	user, err := parseUserName(args[0])
 	if err != nil {
 		return badArgument(err)
 	}
-	return result("ADD_USER", s.backend.AddUser(ctx, user, key), "user added")
+	key, err := parseKey(args[1])
+	if err != nil {
+		return badArgument(err)
+	}
+	return result(name, call(user, key), okText)
+}
+
+func (s *Server) answerAddUser(ctx context.Context, args []string) reply {
+	return userKeyCommand("ADD_USER", "user added", args, parseLinkKey, func(user string, key *keys.LinkPublicKey) error {
+		return s.backend.AddUser(ctx, user, key)
+	})
 }
 
 func (s *Server) answerUpdateUser(ctx context.Context, args []string) reply {
-	user, err := parseUserName(args[0])
-	if err != nil {
-		return badArgument(err)
-	}
-	key, err := parseLinkKey(args[1])
-	if err != nil {
-		return badArgument(err)
-	}
-	return result("UPDATE_USER", s.backend.UpdateUser(ctx, user, key), "user updated")
+	return userKeyCommand("UPDATE_USER", "user updated", args, parseLinkKey, func(user string, key *keys.LinkPublicKey) error {
+		return s.backend.UpdateUser(ctx, user, key)
+	})
 }
 
 func (s *Server) answerRemoveUser(ctx context.Context, args []string) reply {
-	user, err := parseUserName(args[0])
-	if err != nil {
-		return badArgument(err)
-	}
-	return result("REMOVE_USER", s.backend.RemoveUser(ctx, user), "user removed")
+	return userCommand("REMOVE_USER", "user removed", args, func(user string) error {
+		return s.backend.RemoveUser(ctx, user)
+	})
 }
 
 func (s *Server) answerSetUserIdentity(ctx context.Context, args []string) reply {
-	user, err := parseUserName(args[0])
-	if err != nil {
-		return badArgument(err)
-	}
-	key, err := parseIdentityKey(args[1])
-	if err != nil {
-		return badArgument(err)
-	}
-	return result("SET_USER_IDENTITY", s.backend.SetUserIdentity(ctx, user, key), "identity key set")
+	return userKeyCommand("SET_USER_IDENTITY", "identity key set", args, parseIdentityKey, func(user string, key []byte) error {
+		return s.backend.SetUserIdentity(ctx, user, key)
+	})
 }
 
 func (s *Server) answerRemoveUserIdentity(ctx context.Context, args []string) reply {
-	user, err := parseUserName(args[0])
-	if err != nil {
-		return badArgument(err)
-	}
-	return result("REMOVE_USER_IDENTITY", s.backend.RemoveUserIdentity(ctx, user), "identity key removed")
+	return userCommand("REMOVE_USER_IDENTITY", "identity key removed", args, func(user string) error {
+		return s.backend.RemoveUserIdentity(ctx, user)
+	})
 }
 
 func (s *Server) answerUserIdentity(ctx context.Context, args []string) reply {
