@@ -22,27 +22,19 @@ import (
 	"github.com/splitmix/splitmix/internal/keys/memkey"
 	"github.com/splitmix/splitmix/internal/link"
 	"github.com/splitmix/splitmix/internal/pki"
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
+// binary is cmd/dirauth, built once by TestMain for the real-process
+// tests.
 var binary string
 
-// TestMain builds cmd/dirauth once for the real-process tests.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "dirauth-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "dirauth")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building dirauth: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	var binDir string
+	os.Exit(proctest.MainWithBinaries(m, &binDir, func(ctx context.Context, dir string) error {
+		binary = filepath.Join(dir, "dirauth")
+		return proctest.Build(ctx, dir, "dirauth")
+	}))
 }
 
 // node is a test node with in-memory keys.

@@ -16,27 +16,18 @@ import (
 	"github.com/splitmix/splitmix/internal/keys/memkey"
 	"github.com/splitmix/splitmix/internal/management"
 	"github.com/splitmix/splitmix/internal/management/mgmttest"
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 // mixctlBin is the binary under test, built once by TestMain.
 var mixctlBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "mixctl-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	mixctlBin = filepath.Join(dir, "mixctl")
-	out, err := exec.Command("go", "build", "-o", mixctlBin, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building mixctl: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	var binDir string
+	os.Exit(proctest.MainWithBinaries(m, &binDir, func(ctx context.Context, dir string) error {
+		mixctlBin = filepath.Join(dir, "mixctl")
+		return proctest.Build(ctx, dir, "mixctl")
+	}))
 }
 
 // node is an in-process management server on a real socket, with a
