@@ -1,21 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/splitmix/splitmix/internal/keys/memkey"
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 // The smoke test runs a Provider as real processes (dirauth, keyd, spoold,
@@ -24,134 +22,26 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
+	os.Exit(proctest.MainWithBinaries(m, &binDir, func(ctx context.Context, dir string) error {
+		return proctest.Build(ctx, dir, "dirauth", "keyd", "spoold", "mixd", "mixctl")
+	}))
 }
 
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "mixd-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	binDir = dir
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
-	for _, name := range []string{"dirauth", "keyd", "spoold", "mixd", "mixctl"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), "./cmd/"+name)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", name, err, out)
-			return 1
-		}
-	}
-	return m.Run()
-}
-
-// daemonProc is a started daemon whose output goes to a log file.
-type daemonProc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error
-}
-
-func startDaemon(t *testing.T, dir, name string, args ...string) *daemonProc {
+// startDaemon starts binDir/name with args, its output in dir/name.log.
+func startDaemon(t *testing.T, dir, name string, args ...string) *proctest.Proc {
 	t.Helper()
-	logPath := filepath.Join(dir, name+".log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		t.Fatal(err)
-	}
-	p := &daemonProc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); f.Close(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-p.done
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("---- %s ----\n%s", name, b)
-		}
-	})
-	return p
+	return proctest.Start(t, name, filepath.Join(binDir, name), filepath.Join(dir, name+".log"), args...)
 }
 
-func (p *daemonProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition, not synchronising
-	}
-}
-
-// waitSocket waits until p answers on the UNIX socket path.
-func waitSocket(t *testing.T, p *daemonProc, path string) {
-	t.Helper()
-	waitFor(t, 20*time.Second, p.name+"'s socket", func() bool {
-		if p.exited() {
-			t.Fatalf("%s exited: %v", p.name, p.err)
-		}
-		c, err := net.DialTimeout("unix", path, time.Second)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
-}
-
-// tool runs a tool to completion (bounded) and returns its output and exit
-// status.
+// tool runs a tool to completion (within 30 s) and returns its output and
+// exit status.
 func tool(t *testing.T, name string, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir, name), args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if err != nil && cmd.ProcessState == nil {
-		t.Fatalf("%s: %v", name, err)
+	out, errOut, code := proctest.Run(exec.Command(filepath.Join(binDir, name), args...), 30*time.Second)
+	if code == -1 {
+		t.Fatalf("%s: %s", name, errOut)
 	}
-	return o.String(), e.String(), cmd.ProcessState.ExitCode()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return out, errOut, code
 }
 
 var (
@@ -163,12 +53,9 @@ var (
 // directory authority; mixctl adds a user (twice: the second is refused),
 // STATS shows every section, and SHUTDOWN stops mixd cleanly.
 func TestProviderManagementSmoke(t *testing.T) {
-	dir, err := os.MkdirTemp("", "pmx-") // short: socket paths are bounded
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	authAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	dir := proctest.ShortTempDir(t) // socket paths are bounded
+	ports := proctest.FreePorts(t, 2)
+	authAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	authDir := filepath.Join(dir, "auth")
 	nodeDir := filepath.Join(dir, "node")
 	for _, d := range []string{authDir, nodeDir} {
@@ -186,7 +73,7 @@ func TestProviderManagementSmoke(t *testing.T) {
 [Logging]
   Level = "INFO"
 `, authAddr, authDir)
-	writeConfig(t, authCfg, authText)
+	proctest.WriteFile(t, authCfg, authText)
 	out, _, code := tool(t, "dirauth", "-f", authCfg, "-g")
 	m := reAuthKey.FindStringSubmatch(out)
 	if code != 0 || m == nil {
@@ -194,7 +81,7 @@ func TestProviderManagementSmoke(t *testing.T) {
 	}
 
 	nodeCfg := filepath.Join(nodeDir, "node.toml")
-	writeConfig(t, nodeCfg, fmt.Sprintf(`[Server]
+	proctest.WriteFile(t, nodeCfg, fmt.Sprintf(`[Server]
   Identifier = "provider-smoke"
   Addresses = ["tcp://127.0.0.1:%d"]
   DataDir = %q
@@ -219,21 +106,21 @@ func TestProviderManagementSmoke(t *testing.T) {
   [[Provider.Kaetzchen]]
     Capability = "echo"
     Endpoint = "+echo"
-`, freePort(t), nodeDir, authAddr, m[1]))
+`, ports[1], nodeDir, authAddr, m[1]))
 	out, _, code = tool(t, "keyd", "-f", nodeCfg, "-g")
 	id := reIdentity.FindStringSubmatch(out)
 	if code != 0 || id == nil {
 		t.Fatalf("keyd -g: exit %d\n%s", code, out)
 	}
-	writeConfig(t, authCfg, authText+fmt.Sprintf("\n[[Providers]]\n  Identifier = \"provider-smoke\"\n  IdentityKey = %q\n", id[1]))
+	proctest.WriteFile(t, authCfg, authText+fmt.Sprintf("\n[[Providers]]\n  Identifier = \"provider-smoke\"\n  IdentityKey = %q\n", id[1]))
 
 	startDaemon(t, authDir, "dirauth", "-f", authCfg)
 	keyd := startDaemon(t, nodeDir, "keyd", "-f", nodeCfg)
-	waitSocket(t, keyd, filepath.Join(nodeDir, "run", "keyd.sock"))
+	keyd.WaitSocket(t, filepath.Join(nodeDir, "run", "keyd.sock"), 20*time.Second)
 	spoold := startDaemon(t, nodeDir, "spoold", "-f", nodeCfg)
-	waitSocket(t, spoold, filepath.Join(nodeDir, "run", "spoold.sock"))
+	spoold.WaitSocket(t, filepath.Join(nodeDir, "run", "spoold.sock"), 20*time.Second)
 	mixd := startDaemon(t, nodeDir, "mixd", "-f", nodeCfg)
-	waitSocket(t, mixd, filepath.Join(nodeDir, "management_sock"))
+	mixd.WaitSocket(t, filepath.Join(nodeDir, "management_sock"), 20*time.Second)
 
 	key, err := memkey.GenerateLinkKey()
 	if err != nil {
@@ -265,23 +152,12 @@ func TestProviderManagementSmoke(t *testing.T) {
 	if out, errOut, code := tool(t, "mixctl", "-f", nodeCfg, "shutdown"); code != 0 {
 		t.Fatalf("shutdown: exit %d\n%s%s", code, out, errOut)
 	}
-	select {
-	case <-mixd.done:
-		if mixd.err != nil {
-			t.Fatalf("mixd after SHUTDOWN: %v", mixd.err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("mixd did not exit after SHUTDOWN")
+	proctest.Eventually(t, 30*time.Second, "mixd to exit after SHUTDOWN", mixd.Exited)
+	if err := mixd.Wait(); err != nil {
+		t.Fatalf("mixd after SHUTDOWN: %v", err)
 	}
-	b, _ := os.ReadFile(mixd.log)
+	b, _ := os.ReadFile(mixd.LogPath)
 	if !strings.Contains(string(b), "SHUTDOWN on the management socket") || !strings.Contains(string(b), "stopped") {
 		t.Fatalf("mixd's log does not show the shutdown:\n%s", b)
-	}
-}
-
-func writeConfig(t *testing.T, path, text string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }

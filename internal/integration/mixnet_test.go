@@ -14,6 +14,7 @@ import (
 	"github.com/splitmix/splitmix/internal/keys/memkey"
 	"github.com/splitmix/splitmix/internal/link"
 	"github.com/splitmix/splitmix/internal/mixd/drops"
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 var reLinkUp = regexp.MustCompile(`link to peer up: peer=(\S+)`)
@@ -32,7 +33,7 @@ func (n *network) waitLinks(from map[*mixNode]int64) {
 			next = []string{n.sender.node.Name, n.receiver.node.Name}
 		}
 		for _, m := range layer {
-			eventually(n.t, 30*time.Second, m.name+"'s links to the next layer", func() bool {
+			proctest.Eventually(n.t, 30*time.Second, m.name+"'s links to the next layer", func() bool {
 				up := map[string]bool{}
 				for _, match := range logMatches(m.mixdLog(), from[m], reLinkUp) {
 					up[match[1]] = true
@@ -128,7 +129,7 @@ func TestNetwork(t *testing.T) {
 		if _, err := dialAs(n, entry, impostor, n.sender.node.ID[:]); !errors.Is(err, link.ErrPeerRejected) {
 			t.Errorf("an impostor's link to layer 0: %v, want ErrPeerRejected", err)
 		}
-		if entry.mixd.exited() {
+		if entry.mixd.Exited() {
 			t.Fatal("the mix exited")
 		}
 	})
@@ -160,7 +161,7 @@ func TestNetwork(t *testing.T) {
 	t.Run("KilledMixKeepsItsReplayStateWithinTheEpoch", func(t *testing.T) {
 		n.t = t
 		// Leave room in the epoch for the restart.
-		eventually(t, testPeriod, "enough of the epoch left", func() bool {
+		proctest.Eventually(t, testPeriod, "enough of the epoch left", func() bool {
 			_, elapsed, till := n.clock.Current()
 			return till > 5*time.Second && elapsed > 3*time.Second
 		})
@@ -173,7 +174,7 @@ func TestNetwork(t *testing.T) {
 			t.Fatal(err)
 		}
 		from := logSize(entry.mixdLog())
-		entry.mixd.kill()
+		entry.mixd.Kill()
 		n.sender.closeSessions()
 		n.startMixd(entry)
 		entry.mixd.waitLog(t, from, reReady, 30*time.Second)
@@ -181,7 +182,7 @@ func TestNetwork(t *testing.T) {
 		if now, _, _ := n.clock.Current(); now != e {
 			t.Skipf("the epoch changed during the restart (%d -> %d); replay state is per epoch key", e, now)
 		}
-		eventually(t, 10*time.Second, "a link from the sender", func() bool { return n.sender.send(entry, pkt) == nil })
+		proctest.Eventually(t, 10*time.Second, "a link from the sender", func() bool { return n.sender.send(entry, pkt) == nil })
 		if s := n.waitCounter(entry, drops.Replay, 1); s.Dropped[drops.Replay] != 1 {
 			t.Fatalf("replays after restart: %d", s.Dropped[drops.Replay])
 		}
@@ -196,7 +197,7 @@ func TestNetwork(t *testing.T) {
 
 	t.Run("TrafficFlowsAcrossTheEpochBoundary", func(t *testing.T) {
 		n.t = t
-		eventually(t, 2*testPeriod, "the end of an epoch", func() bool {
+		proctest.Eventually(t, 2*testPeriod, "the end of an epoch", func() bool {
 			_, _, till := n.clock.Current()
 			return till < 1500*time.Millisecond && till > 500*time.Millisecond
 		})
@@ -236,7 +237,7 @@ func TestNetwork(t *testing.T) {
 		if err := n.sender.send(entry, pkt); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the packet to reach the mix", func() bool {
+		proctest.Eventually(t, 10*time.Second, "the packet to reach the mix", func() bool {
 			return n.counters(entry).Received > before
 		})
 		from := logSize(entry.mixdLog())
@@ -275,7 +276,7 @@ func TestNetworkTwoPerLayer(t *testing.T) {
 	n.waitLinks(map[*mixNode]int64{})
 	// Packets made near the end of an epoch would still arrive, but under
 	// the next document's links: keep the test to one epoch.
-	eventually(t, testPeriod, "the epoch to have time left", func() bool {
+	proctest.Eventually(t, testPeriod, "the epoch to have time left", func() bool {
 		_, _, till := n.clock.Current()
 		return till > 3*time.Second
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/splitmix/splitmix/internal/mixd/drops"
 	"github.com/splitmix/splitmix/internal/mixd/mixtest"
 	"github.com/splitmix/splitmix/internal/pki"
+	"github.com/splitmix/splitmix/internal/proctest"
 	"github.com/splitmix/splitmix/internal/sphinx"
 )
 
@@ -77,11 +78,11 @@ var (
 // routes.
 func startNetwork(t *testing.T, perLayer int) *network {
 	t.Helper()
-	n := &network{t: t, root: t, dir: shortTempDir(t), docs: map[uint64]*pki.Document{}}
+	n := &network{t: t, root: t, dir: proctest.ShortTempDir(t), docs: map[uint64]*pki.Document{}}
 	n.clock, _ = epochtime.New(testPeriod)
 	n.geometry = sphinx.DefaultGeometry()
 	n.sphinx, _ = sphinx.New(n.geometry)
-	ports := freePorts(t, 1+3*perLayer)
+	ports := proctest.FreePorts(t, 1+3*perLayer)
 	n.authAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 
 	var err error
@@ -101,7 +102,7 @@ func startNetwork(t *testing.T, perLayer int) *network {
 		t.Fatal(err)
 	}
 	authCfg := filepath.Join(authDir, "dirauth.toml")
-	writeFile(t, authCfg, n.dirauthConfig(authDir, nil))
+	proctest.WriteFile(t, authCfg, n.dirauthConfig(authDir, nil))
 	m := reDirauth.FindStringSubmatch(runOnce(t, "dirauth", "-f", authCfg, "-g"))
 	if m == nil {
 		t.Fatal("dirauth -g printed no PublicKey line")
@@ -120,7 +121,7 @@ func startNetwork(t *testing.T, perLayer int) *network {
 			t.Fatal(err)
 		}
 		mn.cfgPath = filepath.Join(mn.dir, "node.toml")
-		writeFile(t, mn.cfgPath, n.nodeConfig(mn))
+		proctest.WriteFile(t, mn.cfgPath, n.nodeConfig(mn))
 		out := runOnce(t, "keyd", "-f", mn.cfgPath, "-g")
 		idm := reIdentity.FindStringSubmatch(out)
 		if idm == nil {
@@ -134,21 +135,21 @@ func startNetwork(t *testing.T, perLayer int) *network {
 		mixes = append(mixes, mn)
 		n.allowed = append(n.allowed, allowedNode{name: mn.name, key: pub.String()})
 	}
-	writeFile(t, authCfg, n.dirauthConfig(authDir, n.allowed))
+	proctest.WriteFile(t, authCfg, n.dirauthConfig(authDir, n.allowed))
 	n.dirauth = start(t, "dirauth", "dirauth", filepath.Join(authDir, "dirauth.log"), "-f", authCfg)
 
 	// The Providers post before any mix starts, so that the authority
 	// never builds a document without them.
 	for _, p := range []*provider{n.sender, n.receiver} {
 		posted := map[uint64]bool{}
-		eventually(t, 20*time.Second, p.node.Name+"'s descriptors accepted", func() bool {
+		proctest.Eventually(t, 20*time.Second, p.node.Name+"'s descriptors accepted", func() bool {
 			return p.postAhead(context.Background(), posted)
 		})
 	}
 	// The authority builds the next epoch's document at 3/4 of this one:
 	// start the mixes early enough in an epoch that all of them post for
 	// the next one in time.
-	eventually(t, testPeriod, "the first half of an epoch", func() bool {
+	proctest.Eventually(t, testPeriod, "the first half of an epoch", func() bool {
 		_, elapsed, _ := n.clock.Current()
 		return elapsed < testPeriod/2
 	})
@@ -189,18 +190,6 @@ func startNetwork(t *testing.T, perLayer int) *network {
 }
 
 type allowedNode struct{ name, key string }
-
-// shortTempDir is a temporary directory with a short path: UNIX socket
-// paths under it must stay below 108 bytes.
-func shortTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "smx-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
 
 func (n *network) dirauthConfig(dir string, mixes []allowedNode) string {
 	var b strings.Builder
@@ -263,9 +252,9 @@ func (n *network) startKeyd(m *mixNode) {
 	n.t.Helper()
 	m.keyd = start(n.root, m.name+"/keyd", "keyd", filepath.Join(m.dir, "keyd.log"), "-f", m.cfgPath)
 	sock := filepath.Join(m.dir, "run", "keyd.sock")
-	eventually(n.t, 20*time.Second, m.name+"'s keyd socket", func() bool {
-		if m.keyd.exited() {
-			n.t.Fatalf("%s's keyd exited:\n%s", m.name, tail(m.keyd.logPath, 20))
+	proctest.Eventually(n.t, 20*time.Second, m.name+"'s keyd socket", func() bool {
+		if m.keyd.Exited() {
+			n.t.Fatalf("%s's keyd exited:\n%s", m.name, proctest.Tail(m.keyd.LogPath, 20))
 		}
 		_, err := os.Stat(sock)
 		return err == nil
@@ -327,7 +316,7 @@ func (n *network) document(e uint64) (*pki.Document, bool) {
 func (n *network) waitDocument(e uint64) *pki.Document {
 	n.t.Helper()
 	var doc *pki.Document
-	eventually(n.t, 3*testPeriod, fmt.Sprintf("the document for epoch %d", e), func() bool {
+	proctest.Eventually(n.t, 3*testPeriod, fmt.Sprintf("the document for epoch %d", e), func() bool {
 		var ok bool
 		doc, ok = n.document(e)
 		return ok
@@ -385,7 +374,7 @@ func (n *network) path(delays ...time.Duration) []hop {
 func (n *network) counters(m *mixNode) drops.Snapshot {
 	n.t.Helper()
 	from := logSize(m.mixdLog())
-	if err := m.mixd.cmd.Process.Signal(sigUSR1); err != nil {
+	if err := m.mixd.Cmd.Process.Signal(sigUSR1); err != nil {
 		n.t.Fatal(err)
 	}
 	got := m.mixd.waitLog(n.t, from, reCounters, 10*time.Second)
@@ -400,7 +389,7 @@ func (n *network) counters(m *mixNode) drops.Snapshot {
 func (n *network) waitCounter(m *mixNode, reason drops.Reason, want uint64) drops.Snapshot {
 	n.t.Helper()
 	var s drops.Snapshot
-	eventually(n.t, 15*time.Second, fmt.Sprintf("%s to count %d %v", m.name, want, reason), func() bool {
+	proctest.Eventually(n.t, 15*time.Second, fmt.Sprintf("%s to count %d %v", m.name, want, reason), func() bool {
 		s = n.counters(m)
 		return s.Dropped[reason] >= want
 	})
@@ -411,7 +400,7 @@ func (n *network) waitCounter(m *mixNode, reason drops.Reason, want uint64) drop
 func (n *network) waitForwarded(m *mixNode, want uint64) drops.Snapshot {
 	n.t.Helper()
 	var s drops.Snapshot
-	eventually(n.t, 15*time.Second, fmt.Sprintf("%s to count %d forwarded", m.name, want), func() bool {
+	proctest.Eventually(n.t, 15*time.Second, fmt.Sprintf("%s to count %d forwarded", m.name, want), func() bool {
 		s = n.counters(m)
 		return s.Forwarded >= want
 	})

@@ -29,6 +29,7 @@ import (
 	"github.com/splitmix/splitmix/internal/keys/memkey"
 	"github.com/splitmix/splitmix/internal/link"
 	"github.com/splitmix/splitmix/internal/management"
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 func TestProviderNetwork(t *testing.T) {
@@ -47,7 +48,7 @@ func TestProviderNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	alicePub := filepath.Join(pn.dir, "alice.pub")
-	writeFile(t, alicePub, hex.EncodeToString(aliceKey.Public().Bytes())+"\n")
+	proctest.WriteFile(t, alicePub, hex.EncodeToString(aliceKey.Public().Bytes())+"\n")
 	if out := pn.mixctlOK(t, provA, "user", "add", "alice", "@"+alicePub); strings.TrimSpace(out) != "user added" {
 		t.Fatalf("mixctl user add: %q", out)
 	}
@@ -345,13 +346,8 @@ func (pn *pnet) drainRaw(t *testing.T, nd *pnNode, user string, key *memkey.Link
 
 func waitExit(t *testing.T, p *proc, d time.Duration) {
 	t.Helper()
-	select {
-	case <-p.done:
-		if p.err != nil {
-			t.Errorf("%s exited with %v", p.name, p.err)
-		}
-	case <-time.After(d):
-		t.Fatalf("%s still running %v after the shutdown command", p.name, d)
+	if err := p.waitExit(t, d, "the shutdown command"); err != nil {
+		t.Errorf("%s exited with %v", p.Name, err)
 	}
 }
 
@@ -379,12 +375,12 @@ func killedSpoold(t *testing.T, pn *pnet, alice *client.Client, bobKey *memkey.L
 	}
 	dropsBefore := spoolDrops(t, pn, provB)
 	before := send("before the kill", 8)
-	provB.spoold.kill()
+	provB.spoold.Kill()
 	during := send("spoold down", 4)
 	// Keep spoold down until provider-b has given up on a delivery (its
 	// store timeout), so that packets in flight are really lost, not
 	// stored late by a retry.
-	eventually(t, 30*time.Second, "provider-b to drop a delivery while spoold is down", func() bool {
+	proctest.Eventually(t, 30*time.Second, "provider-b to drop a delivery while spoold is down", func() bool {
 		return spoolDrops(t, pn, provB) > dropsBefore
 	})
 	pn.startSpoold(t, provB)
@@ -397,7 +393,7 @@ func killedSpoold(t *testing.T, pn *pnet, alice *client.Client, bobKey *memkey.L
 	// A fresh name per attempt: an attempt that reached spoold but lost
 	// its answer must not make the next one fail as a duplicate.
 	attempt := 0
-	eventually(t, 30*time.Second, "mixd to reach the restarted spoold", func() bool {
+	proctest.Eventually(t, 30*time.Second, "mixd to reach the restarted spoold", func() bool {
 		attempt++
 		_, _, code := pn.mixctl(provB, "user", "add", fmt.Sprintf("probe-%d", attempt), probeHex)
 		return code == 0
@@ -406,7 +402,7 @@ func killedSpoold(t *testing.T, pn *pnet, alice *client.Client, bobKey *memkey.L
 	after := send("after the restart", 4)
 
 	// Collect ACKs until every message sent after the restart has one.
-	eventually(t, 45*time.Second, "the ACKs of the messages sent after the restart", func() bool {
+	proctest.Eventually(t, 45*time.Second, "the ACKs of the messages sent after the restart", func() bool {
 		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
 		defer rcancel()
 		for {
@@ -536,7 +532,7 @@ func managementSession(t *testing.T, pn *pnet, alice *client.Client) {
 	if err == nil {
 		t.Error("a stopped echo service answered")
 	}
-	eventually(t, 10*time.Second, "the stopped service's drop counter", func() bool {
+	proctest.Eventually(t, 10*time.Second, "the stopped service's drop counter", func() bool {
 		return statsOf(t, c).count(t, "service_stopped", "provider") > stoppedBefore
 	})
 	do(t, c, "START_KAETZCHEN nosuch", 554)
@@ -675,7 +671,7 @@ func mixctlCommands(t *testing.T, pn *pnet) {
 	provA := pn.providers[0]
 	k1, k2 := newLinkKey(t), newLinkKey(t)
 	keyFile := filepath.Join(pn.dir, "dave.pub")
-	writeFile(t, keyFile, hex.EncodeToString(k1.Public().Bytes())+"\n")
+	proctest.WriteFile(t, keyFile, hex.EncodeToString(k1.Public().Bytes())+"\n")
 	var ident [32]byte
 	if _, err := rand.Read(ident[:]); err != nil {
 		t.Fatal(err)
@@ -758,7 +754,7 @@ func rateLimited(t *testing.T, pn *pnet, alice, bob *client.Client) {
 		sent[id] = body
 	}
 	var limited uint64
-	eventually(t, 15*time.Second, "provider-a to count rate-limited packets", func() bool {
+	proctest.Eventually(t, 15*time.Second, "provider-a to count rate-limited packets", func() bool {
 		limited = pn.stats(t, provA).count(t, "rate_limited", "provider") - before
 		return limited >= n-2
 	})

@@ -7,7 +7,6 @@ package integration
 // client library. The acceptance tests are in provideraccept_test.go.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +27,7 @@ import (
 	"github.com/splitmix/splitmix/internal/logging"
 	"github.com/splitmix/splitmix/internal/management"
 	"github.com/splitmix/splitmix/internal/pki"
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 // pnPeriod is the epoch of the Provider network: long enough that the
@@ -49,22 +49,10 @@ var (
 func buildProviderTools(t *testing.T) {
 	t.Helper()
 	pnToolsOnce.Do(func() {
-		root, err := moduleRoot()
-		if err != nil {
-			pnToolsErr = err
-			return
-		}
 		// mixclient makes bob's key (genkey); its network commands cannot
 		// join a network whose epoch is not the default 20 minutes: it has
 		// no way to be given a first document (see the report).
-		for _, name := range []string{"spoold", "mixctl", "mixclient"} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), "./cmd/"+name)
-			cmd.Dir = root
-			if out, err := cmd.CombinedOutput(); err != nil {
-				pnToolsErr = fmt.Errorf("building %s: %v\n%s", name, err, out)
-				return
-			}
-		}
+		pnToolsErr = proctest.Build(context.Background(), binDir, "spoold", "mixctl", "mixclient")
 	})
 	if pnToolsErr != nil {
 		t.Fatal(pnToolsErr)
@@ -123,12 +111,12 @@ func startProviderNet(t *testing.T) *pnet {
 func startProviderNetWith(t *testing.T, opts pnOptions) *pnet {
 	t.Helper()
 	buildProviderTools(t)
-	pn := &pnet{root: t, dir: shortTempDir(t), opts: opts}
+	pn := &pnet{root: t, dir: proctest.ShortTempDir(t), opts: opts}
 	var err error
 	if pn.clock, err = epochtime.New(pnPeriod); err != nil {
 		t.Fatal(err)
 	}
-	ports := freePorts(t, 6)
+	ports := proctest.FreePorts(t, 6)
 	pn.authAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 
 	authDir := filepath.Join(pn.dir, "dirauth")
@@ -136,7 +124,7 @@ func startProviderNetWith(t *testing.T, opts pnOptions) *pnet {
 		t.Fatal(err)
 	}
 	authCfg := filepath.Join(authDir, "dirauth.toml")
-	writeFile(t, authCfg, pn.dirauthConfig(authDir))
+	proctest.WriteFile(t, authCfg, pn.dirauthConfig(authDir))
 	m := reDirauth.FindStringSubmatch(runOnce(t, "dirauth", "-f", authCfg, "-g"))
 	if m == nil {
 		t.Fatal("dirauth -g printed no PublicKey line")
@@ -153,7 +141,7 @@ func startProviderNetWith(t *testing.T, opts pnOptions) *pnet {
 			t.Fatal(err)
 		}
 		nd.cfgPath = filepath.Join(nd.dir, "node.toml")
-		writeFile(t, nd.cfgPath, pn.nodeConfig(nd))
+		proctest.WriteFile(t, nd.cfgPath, pn.nodeConfig(nd))
 		out := runOnce(t, "keyd", "-f", nd.cfgPath, "-g")
 		idm := reIdentity.FindStringSubmatch(out)
 		if idm == nil {
@@ -170,12 +158,12 @@ func startProviderNetWith(t *testing.T, opts pnOptions) *pnet {
 			pn.mixes = append(pn.mixes, nd)
 		}
 	}
-	writeFile(t, authCfg, pn.dirauthConfig(authDir))
+	proctest.WriteFile(t, authCfg, pn.dirauthConfig(authDir))
 	pn.dirauth = start(t, "dirauth", "dirauth", filepath.Join(authDir, "dirauth.log"), "-f", authCfg)
 
 	// The authority makes the next epoch's document at 3/4 of this one:
 	// start early enough in an epoch that every node posts in time.
-	eventually(t, pnPeriod, "the first half of an epoch", func() bool {
+	proctest.Eventually(t, pnPeriod, "the first half of an epoch", func() bool {
 		_, elapsed, _ := pn.clock.Current()
 		return elapsed < pnPeriod/2
 	})
@@ -196,7 +184,7 @@ func startProviderNetWith(t *testing.T, opts pnOptions) *pnet {
 		t.Fatalf("document for epoch %d: %d Providers, %d layers; want 2 and 3", e, len(doc.Providers), len(doc.Layers))
 	}
 	for _, nd := range pn.providers {
-		eventually(t, 30*time.Second, nd.name+"'s management socket", func() bool {
+		proctest.Eventually(t, 30*time.Second, nd.name+"'s management socket", func() bool {
 			pn.checkAlive(t)
 			_, _, code := pn.mixctl(nd, "stats")
 			return code == 0
@@ -214,8 +202,8 @@ func (pn *pnet) checkAlive(t *testing.T) {
 	t.Helper()
 	for _, nd := range pn.nodes() {
 		for _, p := range []*proc{nd.keyd, nd.spoold, nd.mixd} {
-			if p != nil && p.exited() {
-				t.Fatalf("%s exited: %v\n%s", p.name, p.err, tail(p.logPath, 30))
+			if p != nil && p.Exited() {
+				t.Fatalf("%s exited: %v\n%s", p.Name, p.Wait(), proctest.Tail(p.LogPath, 30))
 			}
 		}
 	}
@@ -297,7 +285,7 @@ func (pn *pnet) nodeConfig(nd *pnNode) string {
 func (pn *pnet) startKeyd(t *testing.T, nd *pnNode) {
 	t.Helper()
 	nd.keyd = start(pn.root, nd.name+"/keyd", "keyd", filepath.Join(nd.dir, "keyd.log"), "-f", nd.cfgPath)
-	waitSocket(t, nd.keyd, filepath.Join(nd.dir, "run", "keyd.sock"))
+	nd.keyd.WaitSocket(t, filepath.Join(nd.dir, "run", "keyd.sock"), 20*time.Second)
 }
 
 // startSpoold starts (or restarts) a Provider's spoold and waits for its
@@ -305,29 +293,12 @@ func (pn *pnet) startKeyd(t *testing.T, nd *pnNode) {
 func (pn *pnet) startSpoold(t *testing.T, nd *pnNode) {
 	t.Helper()
 	nd.spoold = start(pn.root, nd.name+"/spoold", "spoold", filepath.Join(nd.dir, "spoold.log"), "-f", nd.cfgPath)
-	waitSocket(t, nd.spoold, nd.spooldSocket())
+	nd.spoold.WaitSocket(t, nd.spooldSocket(), 20*time.Second)
 }
 
 func (pn *pnet) startMixd(t *testing.T, nd *pnNode) {
 	t.Helper()
 	nd.mixd = start(pn.root, nd.name+"/mixd", "mixd", filepath.Join(nd.dir, "mixd.log"), "-f", nd.cfgPath)
-}
-
-// waitSocket waits until something accepts connections on the UNIX socket
-// path (a stale file left by a killed process does not count).
-func waitSocket(t *testing.T, p *proc, path string) {
-	t.Helper()
-	eventually(t, 20*time.Second, p.name+"'s socket "+path, func() bool {
-		if p.exited() {
-			t.Fatalf("%s exited: %v\n%s", p.name, p.err, tail(p.logPath, 20))
-		}
-		c, err := dialUnix(path)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
 }
 
 // document fetches the verified document of epoch e from the authority.
@@ -350,7 +321,7 @@ func (pn *pnet) signedDocument(ctx context.Context, e uint64) (*pki.Document, []
 func (pn *pnet) waitDocument(t *testing.T, e uint64, d time.Duration) *pki.Document {
 	t.Helper()
 	var doc *pki.Document
-	eventually(t, d, fmt.Sprintf("the document for epoch %d", e), func() bool {
+	proctest.Eventually(t, d, fmt.Sprintf("the document for epoch %d", e), func() bool {
 		pn.checkAlive(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -385,24 +356,11 @@ func runTool(bin string, args []string, attr func(*exec.Cmd)) (stdout, stderr st
 
 // runToolAt is runTool for the program at path.
 func runToolAt(path string, args []string, attr func(*exec.Cmd)) (stdout, stderr string, code int) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
+	cmd := exec.Command(path, args...)
 	if attr != nil {
 		attr(cmd)
 	}
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return o.String(), e.String(), 0
-	case errors.As(err, &ee) && ee.ExitCode() >= 0:
-		return o.String(), e.String(), ee.ExitCode()
-	default:
-		return o.String(), e.String() + err.Error(), -1
-	}
+	return proctest.Run(cmd, time.Minute)
 }
 
 // pnStats is a parsed STATS reply: section -> key -> value.
@@ -508,7 +466,7 @@ func (pn *pnet) newClient(t *testing.T, nd *pnNode, user string, key keys.LinkPr
 func (pn *pnet) newClientLog(t *testing.T, nd *pnNode, user string, key keys.LinkPrivateKey, log *logging.Logger) *client.Client {
 	t.Helper()
 	var signed []byte
-	eventually(t, 2*pnPeriod, "the current document", func() bool {
+	proctest.Eventually(t, 2*pnPeriod, "the current document", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		e, _, _ := pn.clock.Current()

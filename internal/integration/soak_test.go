@@ -31,6 +31,7 @@ import (
 	"github.com/splitmix/splitmix/internal/client"
 	"github.com/splitmix/splitmix/internal/logging"
 	"github.com/splitmix/splitmix/internal/management"
+	"github.com/splitmix/splitmix/internal/proctest"
 )
 
 // soakDuration is the length of the steady phase: a few minutes in CI,
@@ -152,7 +153,7 @@ func TestSoak(t *testing.T) {
 	final := waitQuiet(t, pn, sessions)
 	quietAt := time.Now()
 	for _, u := range users {
-		eventually(t, soakSettle, u.name+"'s spool to be empty", func() bool {
+		proctest.Eventually(t, soakSettle, u.name+"'s spool to be empty", func() bool {
 			return u.drainedSince(quietAt)
 		})
 	}
@@ -237,7 +238,7 @@ func newSoakUser(t *testing.T, pn *pnet, nd *pnNode, name, to, ping string, ever
 	u.c = pn.newClientLog(t, nd, name, key, be.Logger(name))
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("---- log of %s's client ----\n%s", name, tail(cl.f.Name(), 40))
+			t.Logf("---- log of %s's client ----\n%s", name, proctest.Tail(cl.f.Name(), 40))
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -416,11 +417,11 @@ func killAndRestartMix(t *testing.T, pn *pnet, victim, prev *pnNode, users []*so
 	}
 	o.held = queued(s, false)
 	o.drops = s.count(t, "total_dropped", "drops")
-	victim.mixd.kill()
-	victim.keyd.kill()
+	victim.mixd.Kill()
+	victim.keyd.Kill()
 	o.killed = time.Now()
 	link := "to." + victim.name
-	eventually(t, 30*time.Second, prev.name+" to see its link to "+victim.name+" down", func() bool {
+	proctest.Eventually(t, 30*time.Second, prev.name+" to see its link to "+victim.name+" down", func() bool {
 		return pn.stats(t, prev)["links"][link] == "down"
 	})
 
@@ -428,7 +429,7 @@ func killAndRestartMix(t *testing.T, pn *pnet, victim, prev *pnNode, users []*so
 	pn.startKeyd(t, victim)
 	pn.startMixd(t, victim)
 	victim.mixd.waitLog(t, from, reReady, 60*time.Second)
-	eventually(t, 60*time.Second, "the links to and from the restarted "+victim.name, func() bool {
+	proctest.Eventually(t, 60*time.Second, "the links to and from the restarted "+victim.name, func() bool {
 		pn.checkAlive(t)
 		if pn.stats(t, prev)["links"][link] != "up" {
 			return false
@@ -437,7 +438,7 @@ func killAndRestartMix(t *testing.T, pn *pnet, victim, prev *pnNode, users []*so
 		return l["outgoing"] != "0" && l["outgoing"] == l["outgoing_up"] && l["incoming_nodes"] != "0"
 	})
 	o.back = time.Now()
-	eventually(t, 60*time.Second, "a message sent after the restart to be acknowledged", func() bool {
+	proctest.Eventually(t, 60*time.Second, "a message sent after the restart to be acknowledged", func() bool {
 		pn.checkAlive(t)
 		for _, u := range users {
 			if u.ackedAfter(o.back) {
@@ -456,7 +457,7 @@ func killAndRestartMix(t *testing.T, pn *pnet, victim, prev *pnNode, users []*so
 // authority at 3/4 of the epoch, must reach every node.
 func restartDirauth(t *testing.T, pn *pnet) {
 	t.Helper()
-	eventually(t, 2*pnPeriod, "the first quarter of an epoch", func() bool {
+	proctest.Eventually(t, 2*pnPeriod, "the first quarter of an epoch", func() bool {
 		_, elapsed, _ := pn.clock.Current()
 		return elapsed < pnPeriod/4
 	})
@@ -474,7 +475,7 @@ func restartDirauth(t *testing.T, pn *pnet) {
 	}
 	want := strconv.FormatUint(e+1, 10)
 	for _, nd := range pn.nodes() {
-		eventually(t, 2*pnPeriod, nd.name+" to hold the document of epoch "+want, func() bool {
+		proctest.Eventually(t, 2*pnPeriod, nd.name+" to hold the document of epoch "+want, func() bool {
 			return slices.Contains(strings.Split(pn.stats(t, nd)["epoch"]["documents"], ","), want)
 		})
 	}

@@ -1,6 +1,7 @@
 package proctest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -81,4 +82,28 @@ func Output(path string, args ...string) (string, error) {
 		return "", fmt.Errorf("%s %q: %v\n%s", filepath.Base(path), args, err, out)
 	}
 	return string(out), nil
+}
+
+// Run runs cmd (from exec.Command; its Stdout and Stderr are Run's) to
+// completion, killing it if it runs longer than d, and returns its
+// standard output and error and its exit status. The status is -1 if it
+// could not start or was killed, the reason then ending stderr.
+func Run(cmd *exec.Cmd, d time.Duration) (stdout, stderr string, code int) {
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Start()
+	if err == nil {
+		timer := time.AfterFunc(d, func() { _ = cmd.Process.Kill() })
+		err = cmd.Wait()
+		timer.Stop()
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return o.String(), e.String(), 0
+	case errors.As(err, &ee) && ee.ExitCode() >= 0:
+		return o.String(), e.String(), ee.ExitCode()
+	default:
+		return o.String(), e.String() + err.Error(), -1
+	}
 }

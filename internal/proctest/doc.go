@@ -10,12 +10,13 @@
 //   - Build and MainWithBinaries compile the programs under cmd/ of this
 //     module into a directory, once per test binary;
 //   - Start and Launch run a program with its output in a log file; a
-//     Proc says whether it exited, and is stopped with SIGTERM and then
-//     SIGKILL after a deadline;
-//   - Output runs a program to completion;
-//   - Tail, ShortTempDir, TestWriter, Buffer, WaitFor and Eventually are
-//     the small things such tests need around them: a log's end, a
-//     directory short enough for UNIX socket paths, progress into the test
-//     log, output read while it is written, and waiting for a condition
-//     with a deadline instead of sleeping.
+//     Proc says whether it exited, waits for its UNIX socket to answer,
+//     and is stopped with SIGTERM and then SIGKILL after a deadline;
+//   - Output and Run run a program to completion;
+//   - Tail, ShortTempDir, FreePorts, WriteFile, TestWriter, Buffer,
+//     WaitFor and Eventually are the small things such tests need around
+//     them: a log's end, a directory short enough for UNIX socket paths,
+//     loopback ports and configuration files for the programs, progress
+//     into the test log, output read while it is written, and waiting for
+//     a condition with a deadline instead of sleeping.
 package proctest

@@ -2,6 +2,7 @@ package proctest
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -36,6 +37,38 @@ func ShortTempDir(tb testing.TB) string {
 	}
 	tb.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
+}
+
+// FreePorts returns n distinct loopback TCP ports that were free a moment
+// ago: each is held by a listener until all n are chosen, then released
+// for the program the test starts.
+func FreePorts(tb testing.TB, n int) []int {
+	tb.Helper()
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
+// WriteFile writes text to the file at path (a program's configuration,
+// say), readable by the user only; a failure fails tb.
+func WriteFile(tb testing.TB, path, text string) {
+	tb.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // TestWriter is an io.Writer into the test log: each Write is one log

@@ -2,6 +2,7 @@ package proctest
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"syscall"
@@ -12,6 +13,10 @@ import (
 // StopTimeout is how long the cleanup of Start gives a process between
 // SIGTERM and SIGKILL.
 const StopTimeout = 10 * time.Second
+
+// tailOnExit is how many lines of a process's log WaitSocket shows when
+// the process ended before its socket answered.
+const tailOnExit = 20
 
 // tailOnFailure is how many lines of a process's log the cleanup of Start
 // shows when the test failed.
@@ -113,4 +118,23 @@ func (p *Proc) Kill() {
 		_ = p.Cmd.Process.Signal(syscall.SIGKILL)
 	}
 	<-p.done
+}
+
+// WaitSocket waits up to d until something accepts connections on the UNIX
+// socket at path (a stale file left by a killed process does not count),
+// as the process's readiness; it fails tb if d passes first, and at once,
+// with the end of the log, if the process ends.
+func (p *Proc) WaitSocket(tb testing.TB, path string, d time.Duration) {
+	tb.Helper()
+	Eventually(tb, d, p.Name+"'s socket "+path, func() bool {
+		if p.Exited() {
+			tb.Fatalf("%s exited: %v\n%s", p.Name, p.Wait(), Tail(p.LogPath, tailOnExit))
+		}
+		c, err := net.DialTimeout("unix", path, time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +20,9 @@ import (
 // chosen by the variable's value.
 const helperEnv = "PROCTEST_HELPER"
 
+// socketEnv is the path of the UNIX socket of the helper "listen".
+const socketEnv = "PROCTEST_SOCKET"
+
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(helperEnv); mode != "" {
 		os.Exit(helper(mode))
@@ -26,9 +31,30 @@ func TestMain(m *testing.M) {
 }
 
 // helper is the started program: "term" exits 0 on SIGTERM, "stubborn"
-// ignores SIGTERM, "exit3" prints three lines and exits 3.
+// ignores SIGTERM, "exit3" prints three lines and exits 3, "listen"
+// accepts connections on the UNIX socket $PROCTEST_SOCKET until SIGTERM.
 func helper(mode string) int {
 	switch mode {
+	case "listen":
+		ln, err := net.Listen("unix", os.Getenv(socketEnv))
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGTERM)
+		<-ch
+		ln.Close()
+		return 0
 	case "term":
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, syscall.SIGTERM)
@@ -159,6 +185,32 @@ func TestOutput(t *testing.T) {
 	}
 }
 
+func TestRun(t *testing.T) {
+	t.Setenv(helperEnv, "exit3")
+	out, errOut, code := Run(exec.Command(os.Args[0]), time.Minute)
+	if code != 3 || out != "one\ntwo\nthree\n" || errOut != "" {
+		t.Fatalf("Run = %q, %q, %d; want the helper's lines and exit status 3", out, errOut, code)
+	}
+	t.Setenv(helperEnv, "")
+	out, errOut, code = Run(exec.Command("/bin/sh", "-c", "echo out; echo err >&2"), time.Minute)
+	if code != 0 || out != "out\n" || errOut != "err\n" {
+		t.Fatalf("Run = %q, %q, %d; want the output apart and status 0", out, errOut, code)
+	}
+	_, errOut, code = Run(exec.Command(filepath.Join(t.TempDir(), "nothing")), time.Minute)
+	if code != -1 || !strings.Contains(errOut, "nothing") {
+		t.Fatalf("Run of a missing program = %q, %d; want -1 and the reason", errOut, code)
+	}
+	t.Setenv(helperEnv, "stubborn")
+	start := time.Now()
+	out, errOut, code = Run(exec.Command(os.Args[0]), 200*time.Millisecond)
+	if code != -1 || !strings.Contains(errOut, "killed") || out != "ready\n" {
+		t.Fatalf("Run of a program outliving d = %q, %q, %d; want -1 and the kill", out, errOut, code)
+	}
+	if took := time.Since(start); took < 200*time.Millisecond {
+		t.Fatalf("Run killed the program after %v, before d", took)
+	}
+}
+
 func TestWaitFor(t *testing.T) {
 	n := 0
 	if err := WaitFor(10*time.Second, "three calls", func() (bool, error) { n++; return n == 3, nil }); err != nil || n != 3 {
@@ -252,5 +304,114 @@ func TestBuffer(t *testing.T) {
 	<-done
 	if got := b.String(); got != strings.Repeat("x", 100) {
 		t.Fatalf("Buffer holds %q", got)
+	}
+}
+
+// fatalTB records the first Fatal or Fatalf and ends the goroutine, as
+// testing.T does, without failing the real test.
+type fatalTB struct {
+	testing.TB
+	fatal string
+}
+
+func (f *fatalTB) Helper() {}
+func (f *fatalTB) Fatal(args ...any) {
+	f.fatal = fmt.Sprint(args...)
+	runtime.Goexit()
+}
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.fatal = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// fatalOf runs fn with a fatalTB in a goroutine of its own and returns the
+// message fn failed with, "" if it did not.
+func fatalOf(t *testing.T, fn func(tb testing.TB)) string {
+	f := &fatalTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(f)
+	}()
+	<-done
+	return f.fatal
+}
+
+func TestWaitSocket(t *testing.T) {
+	sock := filepath.Join(ShortTempDir(t), "s")
+	t.Setenv(socketEnv, sock)
+	p, logPath := launchHelper(t, "listen")
+	if msg := fatalOf(t, func(tb testing.TB) { p.WaitSocket(tb, sock, 10*time.Second) }); msg != "" {
+		t.Fatalf("WaitSocket on a listening helper failed: %s\n%s", msg, Tail(logPath, 10))
+	}
+	// A socket file nobody accepts on does not count.
+	p.Stop(10 * time.Second)
+	if err := p.Wait(); err != nil {
+		t.Fatalf("listen helper: %v", err)
+	}
+	stale, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.(*net.UnixListener).SetUnlinkOnClose(false)
+	stale.Close()
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatalf("no stale socket file: %v", err)
+	}
+	q, _ := launchHelper(t, "term")
+	waitLog(t, q.LogPath, "ready")
+	msg := fatalOf(t, func(tb testing.TB) { q.WaitSocket(tb, sock, 200*time.Millisecond) })
+	if !strings.Contains(msg, "timed out") || !strings.Contains(msg, sock) {
+		t.Fatalf("WaitSocket on a stale socket file: %q, want a time-out naming the socket", msg)
+	}
+	// A process that ends first fails the wait at once, with its log.
+	r, _ := launchHelper(t, "exit3")
+	start := time.Now()
+	msg = fatalOf(t, func(tb testing.TB) { r.WaitSocket(tb, sock, time.Minute) })
+	if !strings.Contains(msg, "exit3 exited: exit status 3") || !strings.Contains(msg, "three") {
+		t.Fatalf("WaitSocket on an ended process: %q, want its exit and log", msg)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("WaitSocket took %v to see the process end", took)
+	}
+}
+
+func TestFreePorts(t *testing.T) {
+	ports := FreePorts(t, 3)
+	if len(ports) != 3 {
+		t.Fatalf("FreePorts(3) = %v", ports)
+	}
+	seen := map[int]bool{}
+	for _, port := range ports {
+		if port <= 0 || seen[port] {
+			t.Fatalf("FreePorts(3) = %v: not three distinct ports", ports)
+		}
+		seen[port] = true
+		// Released: the program under test can listen there.
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatalf("port %d not released: %v", port, err)
+		}
+		ln.Close()
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.toml")
+	WriteFile(t, path, "a = 1\n")
+	b, err := os.ReadFile(path)
+	if err != nil || string(b) != "a = 1\n" {
+		t.Fatalf("read back %q, %v", b, err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		t.Fatalf("%s: mode %v, want no access for others", path, st.Mode())
+	}
+	bad := filepath.Join(t.TempDir(), "no", "dir", "x.toml")
+	if msg := fatalOf(t, func(tb testing.TB) { WriteFile(tb, bad, "") }); msg == "" {
+		t.Fatal("WriteFile to an impossible path did not fail the test")
 	}
 }
