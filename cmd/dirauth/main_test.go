@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,17 +80,6 @@ func (n *node) signed(t *testing.T, epoch uint64, port int) []byte {
 func (n *node) client(addr string, auth keys.IdentityPublicKey) *dirauth.Client {
 	id := n.pub.NodeID()
 	return &dirauth.Client{Address: addr, Authority: auth, Static: n.link, AuthBlob: id[:]}
-}
-
-// freePort returns a loopback port nobody listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func writeConfig(t *testing.T, dir string, port int, period time.Duration, mixes, providers []*node) string {
@@ -255,7 +243,7 @@ func waitDocument(t *testing.T, addr string, auth keys.IdentityPublicKey, epoch 
 func TestServe(t *testing.T) {
 	const period = 5 * time.Second
 	dir := t.TempDir()
-	port := freePort(t)
+	port := proctest.FreePorts(t, 1)[0]
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	mixes := []*node{newNode(t, "mix0", false), newNode(t, "mix1", false), newNode(t, "mix2", false)}
 	providers := []*node{newNode(t, "provider0", true)}

@@ -90,7 +90,7 @@ func startNetwork(tb testing.TB, opts netOptions) *network {
 	if n.clock, err = epochtime.New(freshEpochPeriod(time.Now(), time.Hour)); err != nil {
 		tb.Fatal(err)
 	}
-	ports := freePorts(tb, 3)
+	ports := proctest.FreePorts(tb, 3)
 	n.authAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 	n.mix = &node{name: "mix", port: ports[1]}
 	n.provider = &node{name: "provider", provider: true, port: ports[2]}
@@ -100,7 +100,7 @@ func startNetwork(tb testing.TB, opts netOptions) *network {
 		tb.Fatal(err)
 	}
 	authCfg := filepath.Join(authDir, "dirauth.toml")
-	writeFile(tb, authCfg, n.dirauthConfig(authDir))
+	proctest.WriteFile(tb, authCfg, n.dirauthConfig(authDir))
 	m := reAuthKey.FindStringSubmatch(runOnce(tb, filepath.Join(bin, "dirauth"), "-f", authCfg, "-g"))
 	if m == nil {
 		tb.Fatal("dirauth -g printed no PublicKey line")
@@ -114,7 +114,7 @@ func startNetwork(tb testing.TB, opts netOptions) *network {
 			tb.Fatal(err)
 		}
 		nd.cfgPath = filepath.Join(nd.dir, "node.toml")
-		writeFile(tb, nd.cfgPath, n.nodeConfig(nd))
+		proctest.WriteFile(tb, nd.cfgPath, n.nodeConfig(nd))
 		out := runOnce(tb, filepath.Join(bin, "keyd"), "-f", nd.cfgPath, "-g")
 		idm := reIdentity.FindStringSubmatch(out)
 		if idm == nil {
@@ -122,7 +122,7 @@ func startNetwork(tb testing.TB, opts netOptions) *network {
 		}
 		nd.identity = idm[1]
 	}
-	writeFile(tb, authCfg, n.dirauthConfig(authDir))
+	proctest.WriteFile(tb, authCfg, n.dirauthConfig(authDir))
 	n.dirauth = proctest.Start(tb, "dirauth", filepath.Join(bin, "dirauth"), filepath.Join(authDir, "dirauth.log"), "-f", authCfg)
 	for _, nd := range n.nodes() {
 		nd.keyd = proctest.Start(tb, nd.name+"/keyd", filepath.Join(bin, "keyd"), filepath.Join(nd.dir, "keyd.log"), "-f", nd.cfgPath)
@@ -264,26 +264,4 @@ func (n *network) nodeConfig(nd *node) string {
 `, n.opts.schedulerQueue, n.opts.diskQueue)
 	}
 	return b.String()
-}
-
-// freePorts returns n TCP ports free on 127.0.0.1 right now.
-func freePorts(tb testing.TB, n int) []int {
-	tb.Helper()
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
-}
-
-func writeFile(tb testing.TB, path, text string) {
-	tb.Helper()
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		tb.Fatal(err)
-	}
 }
