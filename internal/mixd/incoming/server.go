@@ -72,6 +72,14 @@ func (k Kind) String() string {
 // recheckTimeout bounds one Recheck call in the re-authorisation loop.
 const recheckTimeout = 5 * time.Second
 
+// recheckParallel is how many Recheck calls the re-authorisation loop has
+// in flight at once. A Provider re-checks every client link against
+// spoold each ReauthInterval: one at a time, 10,000 clients are 10,000
+// round trips in a row, and a spoold that hangs holds each for
+// recheckTimeout (14 hours for a pass). spoold's IPC client multiplexes
+// concurrent calls on one socket, so a few in flight divide both.
+const recheckParallel = 16
+
 // Config configures a Server.
 type Config struct {
 	// Static is this node's link key (keyd-backed in mixd).
@@ -88,7 +96,7 @@ type Config struct {
 	Authorize func(ctx context.Context, peer *keys.LinkPublicKey, authBlob []byte) (Kind, error)
 	// Recheck decides, every ReauthInterval, whether an established link
 	// of kind may stay; false closes it. It runs outside the server's
-	// locks with a deadline in ctx. nil means: Authorize again, and keep
+	// locks with a deadline in ctx, for several links at once. nil means: Authorize again, and keep
 	// the link if it admits the same kind.
 	Recheck func(ctx context.Context, kind Kind, peer *keys.LinkPublicKey, authBlob []byte) bool
 	// ServeClient runs an admitted client's session until it ends and
@@ -317,8 +325,9 @@ func (s *Server) reauthLoop() {
 	}
 }
 
-// Reauthorize checks every established link against Config.Recheck now
-// and closes those refused. It returns how many it closed.
+// Reauthorize checks every established link against Config.Recheck now,
+// up to recheckParallel at a time, and closes those refused. It returns
+// how many it closed.
 func (s *Server) Reauthorize() int {
 	type entry struct {
 		sess *link.Session
@@ -330,23 +339,46 @@ func (s *Server) Reauthorize() int {
 		all = append(all, entry{sess, kind})
 	}
 	s.mu.Unlock()
-	closed := 0
-	for _, e := range all {
-		ctx, cancel := context.WithTimeout(context.Background(), recheckTimeout)
-		keep := s.recheck(ctx, e.kind, e.sess.PeerStatic(), e.sess.PeerAuthBlob())
-		cancel()
-		if keep {
-			continue
-		}
-		log := s.cfg.Log.Info
-		if e.kind == Client {
-			log = s.cfg.Log.Debug
-		}
-		log("peer no longer allowed; link closed", "kind", e.kind.String(), "remote", e.sess.RemoteAddr().String())
-		e.sess.Close()
-		closed++
+	var (
+		closed atomic.Int64
+		wg     sync.WaitGroup
+		next   = make(chan entry)
+	)
+	for range min(recheckParallel, len(all)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range next {
+				if !s.recheckOne(e.sess, e.kind) {
+					closed.Add(1)
+				}
+			}
+		}()
 	}
-	return closed
+	for _, e := range all {
+		next <- e
+	}
+	close(next)
+	wg.Wait()
+	return int(closed.Load())
+}
+
+// recheckOne re-checks one link and closes it if it is refused; it
+// reports whether the link may stay.
+func (s *Server) recheckOne(sess *link.Session, kind Kind) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), recheckTimeout)
+	keep := s.recheck(ctx, kind, sess.PeerStatic(), sess.PeerAuthBlob())
+	cancel()
+	if keep {
+		return true
+	}
+	log := s.cfg.Log.Info
+	if kind == Client {
+		log = s.cfg.Log.Debug
+	}
+	log("peer no longer allowed; link closed", "kind", kind.String(), "remote", sess.RemoteAddr().String())
+	sess.Close()
+	return false
 }
 
 func (s *Server) recheck(ctx context.Context, kind Kind, peer *keys.LinkPublicKey, blob []byte) bool {

@@ -33,8 +33,10 @@ type rig struct {
 	peer       *memkey.LinkKey
 	allow      atomic.Pointer[keys.LinkPublicKey]
 	got        chan []byte
-	drops      drops.Counters
-	listen     net.Listener
+	// recheck, when set, replaces the default re-check (Authorize again).
+	recheck atomic.Pointer[func(kind Kind) bool]
+	drops   drops.Counters
+	listen  net.Listener
 }
 
 func newRig(t *testing.T, maxConns int) *rig {
@@ -79,19 +81,27 @@ func newRigClients(t *testing.T, maxConns int, provider bool) *rig {
 			}
 		}
 	}
+	authorize := func(_ context.Context, k *keys.LinkPublicKey, blob []byte) (Kind, error) {
+		if string(blob) == "client" {
+			if !r.clientOK.Load() || !k.Equal(r.client.Public()) {
+				return Client, errors.New("unknown client")
+			}
+			return Client, nil
+		}
+		if !k.Equal(r.allow.Load()) {
+			return Node, errors.New("no")
+		}
+		return Node, nil
+	}
 	r.srv, err = New(Config{
 		Static: r.key, Limits: limits, HandshakeTimeout: 5 * time.Second, ReauthInterval: time.Hour,
-		Authorize: func(_ context.Context, k *keys.LinkPublicKey, blob []byte) (Kind, error) {
-			if string(blob) == "client" {
-				if !r.clientOK.Load() || !k.Equal(r.client.Public()) {
-					return Client, errors.New("unknown client")
-				}
-				return Client, nil
+		Authorize: authorize,
+		Recheck: func(ctx context.Context, kind Kind, k *keys.LinkPublicKey, blob []byte) bool {
+			if f := r.recheck.Load(); f != nil {
+				return (*f)(kind)
 			}
-			if !k.Equal(r.allow.Load()) {
-				return Node, errors.New("no")
-			}
-			return Node, nil
+			got, err := authorize(ctx, k, blob)
+			return err == nil && got == kind
 		},
 		ServeClient: serveClient,
 		Deliver: func(buf []byte, at time.Time) {
@@ -208,6 +218,52 @@ func TestRefusedPeerAndConnectionBound(t *testing.T) {
 	if _, err := r.dial(t, r.peer); !errors.Is(err, link.ErrPeerRejected) {
 		t.Fatalf("revoked peer's handshake: %v, want ErrPeerRejected", err)
 	}
+}
+
+// TestReauthorizeInParallel: re-authorisation re-checks several links at
+// once, each exactly once, and closes exactly those refused. Every re-check
+// waits until all of them are in flight, which one at a time never are.
+func TestReauthorizeInParallel(t *testing.T) {
+	const links, refused = 6, 2
+	r := newRig(t, 0)
+	for range links {
+		s, err := r.dial(t, r.peer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+	}
+	waitCounts(t, r.srv, links, 0)
+	var calls atomic.Int32
+	var serial atomic.Bool
+	arrived, all := make(chan struct{}, links), make(chan struct{})
+	go func() {
+		for range links {
+			<-arrived
+		}
+		close(all)
+	}()
+	recheck := func(Kind) bool {
+		n := calls.Add(1)
+		arrived <- struct{}{}
+		select {
+		case <-all:
+		case <-time.After(10 * time.Second):
+			serial.Store(true)
+		}
+		return n > refused
+	}
+	r.recheck.Store(&recheck)
+	if closed := r.srv.Reauthorize(); closed != refused {
+		t.Fatalf("Reauthorize closed %d links, want %d", closed, refused)
+	}
+	if serial.Load() {
+		t.Fatalf("the %d re-checks were never all in flight at once", links)
+	}
+	if n := calls.Load(); n != links {
+		t.Fatalf("%d re-checks for %d links", n, links)
+	}
+	waitCounts(t, r.srv, links-refused, 0)
 }
 
 func waitCounts(t *testing.T, srv *Server, nodes, clients int) {
