@@ -71,34 +71,11 @@ func (s *NodeStats) DropReasons() []string {
 // management.Reply.Lines holds them): "[section]" lines, then "key value"
 // lines, optionally ending with "end of stats".
 func ParseStats(node string, lines []string) (*NodeStats, error) {
-	s := &NodeStats{Node: node, At: time.Now(), Sections: map[string]map[string]string{}, Drops: map[string]uint64{}}
-	var cur map[string]string
-	for i, line := range lines {
-		switch {
-		case line == "end of stats":
-			if i != len(lines)-1 {
-				return nil, fmt.Errorf("testnet: %s: STATS line after the end", node)
-			}
-		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") && len(line) > 2:
-			name := line[1 : len(line)-1]
-			if _, dup := s.Sections[name]; dup {
-				return nil, fmt.Errorf("testnet: %s: STATS section [%s] twice", node, name)
-			}
-			cur = map[string]string{}
-			s.Sections[name] = cur
-		case cur == nil:
-			return nil, fmt.Errorf("testnet: %s: STATS line %q before any section", node, line)
-		default:
-			k, v, ok := strings.Cut(line, " ")
-			if !ok || k == "" {
-				return nil, fmt.Errorf("testnet: %s: STATS line %q is not \"key value\"", node, line)
-			}
-			cur[k] = v
-		}
+	sections, err := management.ParseStats(lines)
+	if err != nil {
+		return nil, fmt.Errorf("testnet: %s: %w", node, err)
 	}
-	if len(s.Sections) == 0 {
-		return nil, fmt.Errorf("testnet: %s: STATS without sections", node)
-	}
+	s := &NodeStats{Node: node, At: time.Now(), Sections: sections, Drops: map[string]uint64{}}
 	for k, v := range s.Sections["drops"] {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {

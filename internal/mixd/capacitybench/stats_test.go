@@ -4,17 +4,15 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/splitmix/splitmix/internal/epochtime"
 	"github.com/splitmix/splitmix/internal/management"
 )
 
 // stats is one STATS reply of mixd's management socket
 // (docs/management.md): section -> key -> value.
-type stats map[string]map[string]string
+type stats management.StatsReply
 
 // readStats asks mixd's management socket at path for STATS.
 func readStats(path string) (stats, error) {
@@ -25,41 +23,14 @@ func readStats(path string) (stats, error) {
 		return nil, err
 	}
 	defer c.Close()
-	r, err := c.Do(ctx, "STATS")
-	if err != nil {
-		return nil, err
-	}
-	if !r.OK() {
-		return nil, fmt.Errorf("STATS: %s", r.String())
-	}
-	return parseStats(r.Lines)
+	s, err := c.Stats(ctx)
+	return stats(s), err
 }
 
-// parseStats reads the lines of a STATS reply: "[section]" lines, each
-// followed by "key value" lines; a last "end of stats" is allowed.
+// parseStats reads a STATS reply's lines (management.ParseStats).
 func parseStats(lines []string) (stats, error) {
-	s := stats{}
-	var cur map[string]string
-	for _, line := range lines {
-		switch {
-		case line == "end of stats":
-		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
-			cur = map[string]string{}
-			s[line[1:len(line)-1]] = cur
-		case cur != nil:
-			k, v, ok := strings.Cut(line, " ")
-			if !ok || k == "" {
-				return nil, fmt.Errorf("stats line %q is not \"key value\"", line)
-			}
-			cur[k] = v
-		default:
-			return nil, fmt.Errorf("stats line %q before any section", line)
-		}
-	}
-	if len(s) == 0 {
-		return nil, fmt.Errorf("stats without sections")
-	}
-	return s, nil
+	s, err := management.ParseStats(lines)
+	return stats(s), err
 }
 
 // get returns the value of key in section, "" if absent.
@@ -133,17 +104,5 @@ func TestParseStatCPU(t *testing.T) {
 	}
 	if _, err := parseStatCPU("1234 (x) S 1"); err == nil {
 		t.Fatal("a short stat line was accepted")
-	}
-}
-
-func TestFreshEpochPeriod(t *testing.T) {
-	now := time.Date(2026, 11, 21, 19, 23, 15, 0, time.UTC)
-	p := freshEpochPeriod(now, time.Hour)
-	if p < 50*time.Minute || p > 70*time.Minute || p%time.Second != 0 {
-		t.Fatalf("period %v: want about an hour, whole seconds", p)
-	}
-	since := now.Sub(epochtime.Genesis)
-	if elapsed := since % p; elapsed > 30*time.Second {
-		t.Fatalf("the current epoch of period %v began %v ago; want a few seconds", p, elapsed)
 	}
 }

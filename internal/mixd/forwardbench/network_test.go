@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -86,7 +85,7 @@ func startNetwork(opts rigOptions) (n *network, err error) {
 	if err := proctest.Build(context.Background(), bin, "dirauth", "keyd"); err != nil {
 		return n, err
 	}
-	if n.clock, err = epochtime.New(freshEpochPeriod(time.Now(), time.Hour)); err != nil {
+	if n.clock, err = epochtime.New(epochtime.FreshPeriod(time.Now(), time.Hour)); err != nil {
 		return n, err
 	}
 	n.epoch, _, _ = n.clock.Current()
@@ -437,26 +436,9 @@ func (n *network) mixConfig() string {
 `, n.mixPort, n.mixDir, n.authAddr, n.authPub.String(), int64(n.clock.Period/time.Second))
 }
 
-// freshEpochPeriod returns a period within a sixth of target, in whole
-// seconds (as [Privsep] EpochPeriod must be), whose current epoch began as
-// shortly before now as such periods allow: the benchmark then runs far
-// from an epoch boundary (no key rotation, no new document, no new replay
-// filter while it measures), whenever it is started.
-func freshEpochPeriod(now time.Time, target time.Duration) time.Duration {
-	since := int64(now.Sub(epochtime.Genesis) / time.Second)
-	lo, hi := int64(target/time.Second)*5/6, int64(target/time.Second)*7/6
-	best, bestElapsed := int64(target/time.Second), int64(math.MaxInt64)
-	for p := lo; p <= hi; p++ {
-		if elapsed := since % p; elapsed < bestElapsed {
-			best, bestElapsed = p, elapsed
-		}
-	}
-	return time.Duration(best) * time.Second
-}
-
 // readStats asks mixd's management socket at path for STATS: section ->
 // key -> value (docs/management.md).
-func readStats(path string) (map[string]map[string]string, error) {
+func readStats(path string) (management.StatsReply, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := management.Dial(ctx, path)
@@ -464,27 +446,7 @@ func readStats(path string) (map[string]map[string]string, error) {
 		return nil, err
 	}
 	defer c.Close()
-	r, err := c.Do(ctx, "STATS")
-	if err != nil {
-		return nil, err
-	}
-	if !r.OK() {
-		return nil, fmt.Errorf("STATS: %s", r.String())
-	}
-	s := map[string]map[string]string{}
-	var cur map[string]string
-	for _, line := range r.Lines {
-		switch {
-		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
-			cur = map[string]string{}
-			s[line[1:len(line)-1]] = cur
-		case cur != nil:
-			if k, v, ok := strings.Cut(line, " "); ok {
-				cur[k] = v
-			}
-		}
-	}
-	return s, nil
+	return c.Stats(ctx)
 }
 
 // nopLogger discards the keyd client's log.
