@@ -7,6 +7,7 @@ package epochtime
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -72,4 +73,21 @@ const MaxKeyGrace = 10 * time.Minute
 // parameters that allow it.
 func KeyGrace(period time.Duration) time.Duration {
 	return min(period/4, MaxKeyGrace)
+}
+
+// FreshPeriod returns a period within a sixth of target, in whole seconds
+// (as [Privsep] EpochPeriod must be), whose current epoch began as shortly
+// before now as such periods allow. A benchmark that configures its network
+// with it runs far from an epoch boundary (no key rotation, no new
+// document, no new replay filter while it measures), whenever it starts.
+func FreshPeriod(now time.Time, target time.Duration) time.Duration {
+	since := int64(now.Sub(Genesis) / time.Second)
+	lo, hi := int64(target/time.Second)*5/6, int64(target/time.Second)*7/6
+	best, bestElapsed := int64(target/time.Second), int64(math.MaxInt64)
+	for p := lo; p <= hi; p++ {
+		if elapsed := since % p; elapsed < bestElapsed {
+			best, bestElapsed = p, elapsed
+		}
+	}
+	return time.Duration(best) * time.Second
 }

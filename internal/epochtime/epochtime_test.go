@@ -41,3 +41,20 @@ func TestNewRejectsNonPositive(t *testing.T) {
 		}
 	}
 }
+
+// FreshPeriod stays within a sixth of the target, in whole seconds, and
+// picks a period whose current epoch began seconds ago.
+func TestFreshPeriod(t *testing.T) {
+	for _, now := range []time.Time{
+		time.Date(2026, 11, 21, 19, 23, 15, 0, time.UTC),
+		Genesis.Add(1234567 * time.Second),
+	} {
+		p := FreshPeriod(now, time.Hour)
+		if p < 50*time.Minute || p > 70*time.Minute || p%time.Second != 0 {
+			t.Fatalf("period %v: want about an hour, whole seconds", p)
+		}
+		if elapsed := now.Sub(Genesis) % p; elapsed > 30*time.Second {
+			t.Fatalf("the current epoch of period %v began %v ago; want a few seconds", p, elapsed)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package capacitybench
 import (
 	"context"
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -87,7 +86,7 @@ func startNetwork(tb testing.TB, opts netOptions) *network {
 	}
 	tb.Cleanup(func() { os.RemoveAll(dir) })
 	n := &network{bin: bin, dir: dir, opts: opts}
-	if n.clock, err = epochtime.New(freshEpochPeriod(time.Now(), time.Hour)); err != nil {
+	if n.clock, err = epochtime.New(epochtime.FreshPeriod(time.Now(), time.Hour)); err != nil {
 		tb.Fatal(err)
 	}
 	ports := proctest.FreePorts(tb, 3)
@@ -183,23 +182,6 @@ func (n *network) document(ctx context.Context) (*pki.Document, error) {
 	c := &dirauth.Client{Address: n.authAddr, Authority: n.authPub, Static: k}
 	doc, _, err := c.Document(ctx, e)
 	return doc, err
-}
-
-// freshEpochPeriod returns a period within a sixth of target, in whole
-// seconds (as [Privsep] EpochPeriod must be), whose current epoch began as
-// shortly before now as such periods allow (seconds): the benchmark then
-// runs far from an epoch boundary (no key rotation, no new document, no
-// new replay filter while it measures), whenever it is started.
-func freshEpochPeriod(now time.Time, target time.Duration) time.Duration {
-	since := int64(now.Sub(epochtime.Genesis) / time.Second)
-	lo, hi := int64(target/time.Second)*5/6, int64(target/time.Second)*7/6
-	best, bestElapsed := int64(target/time.Second), int64(math.MaxInt64)
-	for p := lo; p <= hi; p++ {
-		if elapsed := since % p; elapsed < bestElapsed {
-			best, bestElapsed = p, elapsed
-		}
-	}
-	return time.Duration(best) * time.Second
 }
 
 func (n *network) dirauthConfig(dir string) string {

@@ -4,8 +4,6 @@ import (
 	"math"
 	"testing"
 	"time"
-
-	"github.com/splitmix/splitmix/internal/epochtime"
 )
 
 func TestParseCommand(t *testing.T) {
@@ -71,18 +69,6 @@ func TestComputeMetrics(t *testing.T) {
 	}
 	if z := computeMetrics(1, 0, 0, 0, 0, 0, 2); z != (metrics{}) {
 		t.Errorf("metrics of a run without time: %+v, want zero", z)
-	}
-}
-
-func TestFreshEpochPeriod(t *testing.T) {
-	now := epochtime.Genesis.Add(1234567 * time.Second)
-	p := freshEpochPeriod(now, time.Hour)
-	if p < 50*time.Minute || p > 70*time.Minute || p%time.Second != 0 {
-		t.Fatalf("period %v: not whole seconds within a sixth of an hour", p)
-	}
-	since := now.Sub(epochtime.Genesis)
-	if started := since % p; started > 10*time.Minute {
-		t.Errorf("the epoch began %v before now: not fresh", started)
 	}
 }
 
